@@ -1,0 +1,185 @@
+/**
+ * The device registry, in upydev's own file shapes so existing upydev files keep working:
+ * - `upydev_.config`: `{"addr": ADDR, "passwd": "PASS[:PASSPHRASE]", "name": NAME}` (legacy key `ip` read too),
+ *   in the current directory (local) or the per-user config directory (global, `-g`);
+ * - `UPY_G.config`: `{"NAME": [ADDR, "PASS[:PASSPHRASE]"], ...}`, the group of named devices, local copy first.
+ * Both hold secrets: written 0600, atomically; a corrupt file is reported and never overwritten.
+ */
+import { UserError } from "../cli/errors.ts";
+import { readTextIfExists, writeFileAtomic } from "./files.ts";
+
+export const DEFAULT_FILE = "upydev_.config";
+export const GLOBAL_GROUP = "UPY_G";
+export type Scope = "local" | "global";
+
+export interface DeviceEntry {
+  name: string;
+  /** As the user typed it after -t (validated by parseAddress before it is stored). */
+  address: string;
+  password: string;
+  passphrase?: string;
+}
+
+export interface RegistryPaths {
+  cwd: string;
+  configDir: string;
+}
+
+/** upydev keeps password and passphrase in one field, split at the first ':'. */
+export function splitSecret(secret: string): { password: string; passphrase?: string } {
+  const colon = secret.indexOf(":");
+  if (colon < 0) return { password: secret };
+  return { password: secret.slice(0, colon), passphrase: secret.slice(colon + 1) };
+}
+
+export function joinSecret(entry: { password: string; passphrase?: string }): string {
+  return entry.passphrase === undefined ? entry.password : `${entry.password}:${entry.passphrase}`;
+}
+
+export class Registry {
+  constructor(readonly paths: RegistryPaths) {}
+
+  groupPath(scope: Scope, group = GLOBAL_GROUP): string {
+    return `${this.dir(scope)}/${group}.config`;
+  }
+
+  defaultPath(scope: Scope): string {
+    return `${this.dir(scope)}/${DEFAULT_FILE}`;
+  }
+
+  private dir(scope: Scope): string {
+    return scope === "local" ? this.paths.cwd : this.paths.configDir;
+  }
+
+  async readGroup(scope: Scope, group = GLOBAL_GROUP): Promise<DeviceEntry[]> {
+    const path = this.groupPath(scope, group);
+    const json = await readJson(path);
+    if (json === undefined) return [];
+    if (!isRecord(json)) throw corrupt(path, "expected an object of NAME: [ADDRESS, PASSWORD]");
+    return Object.entries(json).map(([name, value]) => {
+      if (!Array.isArray(value) || typeof value[0] !== "string" || typeof value[1] !== "string") {
+        throw corrupt(path, `entry '${name}' is not [ADDRESS, PASSWORD]`);
+      }
+      return { name, address: value[0], ...splitSecret(value[1]) };
+    });
+  }
+
+  /** Local group first, then the global one. */
+  async findDevice(name: string): Promise<DeviceEntry> {
+    for (const scope of ["local", "global"] as const) {
+      const found = (await this.readGroup(scope)).find((entry) => entry.name === name);
+      if (found) return found;
+    }
+    const known = await this.knownNames();
+    const list = known.length
+      ? `known devices: ${known.join(", ")}`
+      : "no devices are registered (see 'upydev config')";
+    throw new UserError(`unknown device '${name}': ${list}`);
+  }
+
+  /** Names matching `*` wildcards, local group first, each name once. */
+  async matchDevices(pattern: string): Promise<DeviceEntry[]> {
+    const regex = new RegExp(`^${pattern.split("*").map(escapeRegExp).join(".*")}$`);
+    const seen = new Set<string>();
+    const matches: DeviceEntry[] = [];
+    for (const scope of ["local", "global"] as const) {
+      for (const entry of await this.readGroup(scope)) {
+        if (regex.test(entry.name) && !seen.has(entry.name)) {
+          seen.add(entry.name);
+          matches.push(entry);
+        }
+      }
+    }
+    if (matches.length === 0) await this.findDevice(pattern);
+    return matches;
+  }
+
+  async knownNames(): Promise<string[]> {
+    const names = new Set<string>();
+    for (const scope of ["local", "global"] as const) {
+      for (const entry of await this.readGroup(scope)) names.add(entry.name);
+    }
+    return [...names];
+  }
+
+  async saveToGroup(entry: DeviceEntry, scope: Scope): Promise<string> {
+    const path = this.groupPath(scope);
+    const json = (await readJson(path)) ?? {};
+    if (!isRecord(json)) throw corrupt(path, "expected an object of NAME: [ADDRESS, PASSWORD]");
+    json[entry.name] = [entry.address, joinSecret(entry)];
+    await this.write(path, json);
+    return path;
+  }
+
+  /** Returns false when the name was not in that group. */
+  async removeFromGroup(name: string, scope: Scope): Promise<boolean> {
+    const path = this.groupPath(scope);
+    const json = await readJson(path);
+    if (!isRecord(json) || !(name in json)) return false;
+    delete json[name];
+    await this.write(path, json);
+    return true;
+  }
+
+  async readDefault(scope: Scope): Promise<DeviceEntry | undefined> {
+    const path = this.defaultPath(scope);
+    const json = await readJson(path);
+    if (json === undefined) return undefined;
+    const address = isRecord(json) ? json.addr ?? json.ip : undefined;
+    if (!isRecord(json) || typeof address !== "string" || typeof json.passwd !== "string") {
+      throw corrupt(path, 'expected {"addr": ADDRESS, "passwd": PASSWORD, "name": NAME}');
+    }
+    const name = typeof json.name === "string" ? json.name : "upydevice";
+    return { name, address, ...splitSecret(json.passwd) };
+  }
+
+  async saveDefault(entry: DeviceEntry, scope: Scope): Promise<string> {
+    const path = this.defaultPath(scope);
+    // Reading first makes a corrupt file an error instead of silently replacing it.
+    await this.readDefault(scope);
+    await this.write(path, { addr: entry.address, passwd: joinSecret(entry), name: entry.name });
+    return path;
+  }
+
+  private async write(path: string, json: unknown): Promise<void> {
+    await Deno.mkdir(path.slice(0, path.lastIndexOf("/")) || "/", { recursive: true, mode: 0o700 });
+    await writeFileAtomic(path, JSON.stringify(json, null, 2) + "\n", { mode: 0o600 });
+  }
+}
+
+async function readJson(path: string): Promise<unknown> {
+  const text = await readTextIfExists(path);
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw corrupt(path, (error as Error).message);
+  }
+}
+
+function corrupt(path: string, reason: string): UserError {
+  return new UserError(`corrupt config file ${path}: ${reason} (fix or remove it; it was not changed)`);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/** `$XDG_CONFIG_HOME/upydev`, else `~/.config/upydev`. */
+export function userConfigDir(env: (name: string) => string | undefined): string {
+  const xdg = env("XDG_CONFIG_HOME");
+  if (xdg) return `${xdg}/upydev`;
+  const home = env("HOME") ?? env("USERPROFILE");
+  if (!home) throw new UserError("cannot find the config directory: set HOME or XDG_CONFIG_HOME");
+  return `${home}/.config/upydev`;
+}
+
+/** Shows that a secret is set without revealing it or its length. */
+export function maskSecret(secret: string | undefined): string {
+  if (secret === undefined || secret === "") return "(none)";
+  return "******";
+}

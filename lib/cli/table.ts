@@ -1,7 +1,21 @@
 /** The command table: every action, in the order `upydev --help` lists them. */
 import type { CommandSpec } from "./command.ts";
 import { configCommands } from "../config/commands.ts";
+import { opsCommands } from "../ops/commands.ts";
+import { shellCommands } from "../shell/commands.ts";
+import { upyutilsCommands } from "../device/upyutils.ts";
+import { pkiCommands } from "../pki/commands.ts";
+import { emulatorCommands } from "../emulator/commands.ts";
+import { demoCommands } from "../demo/commands.ts";
 
 export function commandTable(): CommandSpec[] {
-  return [...configCommands];
+  return [
+    ...configCommands,
+    ...shellCommands,
+    ...opsCommands,
+    ...upyutilsCommands,
+    ...pkiCommands,
+    ...emulatorCommands,
+    ...demoCommands(commandTable),
+  ];
 }

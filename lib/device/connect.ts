@@ -1,0 +1,102 @@
+/**
+ * Opening a device: transport (TCP for ws, mutual TLS for wss) → WebSocket upgrade → WebREPL login.
+ * Everything above (ops, commands, shell) starts here and never sees a socket.
+ */
+import { UserError } from "../cli/errors.ts";
+import { DeviceFiles, type DeviceFilesOptions } from "../ops/files.ts";
+import type { ByteStream, TransportInfo } from "../transport/stream.ts";
+import { connectTcp, formatAddress } from "../transport/tcp.ts";
+import { connectTls } from "../transport/tls.ts";
+import type { Io } from "../ui/io.ts";
+import { checkPassword, WebReplSession } from "../webrepl/session.ts";
+import { WsClient, WsHandshakeError } from "../ws/client.ts";
+import { type DeviceTarget, targetPort } from "./target.ts";
+
+export interface TlsCredentials {
+  caPem: string;
+  certPem: string;
+  /** Unencrypted PKCS#8 PEM (decrypted in memory by the loader). */
+  keyPem: string;
+  /** Name to verify the device certificate against when it differs from the address (e.g. NAME.local). */
+  servername?: string;
+}
+
+export interface OpenDeviceOptions {
+  /** Bound on TCP connect, TLS handshake and WebSocket upgrade together. */
+  connectTimeoutMs?: number;
+  /** Longest silence tolerated from the device during an operation. */
+  inactivityMs?: number;
+  /** Loads the CA, host certificate and decrypted host key; required for `target.secure`. */
+  tlsCredentials?: () => Promise<TlsCredentials>;
+  files?: DeviceFilesOptions;
+}
+
+export interface DeviceConnection {
+  session: WebReplSession;
+  files: DeviceFiles;
+  info: TransportInfo;
+  close(): Promise<void>;
+}
+
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+
+export async function openDevice(
+  target: DeviceTarget,
+  _io: Io,
+  options: OpenDeviceOptions = {},
+): Promise<DeviceConnection> {
+  checkPassword(target.password);
+  const port = targetPort(target);
+  const address = formatAddress(target.host, port);
+  const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  const stream = await openStream(target, port, timeoutMs, options);
+  let ws: WsClient;
+  try {
+    ws = await WsClient.connect(stream, { timeoutMs });
+  } catch (error) {
+    throw handshakeError(error, address, target.secure);
+  }
+  const session = await WebReplSession.login(ws, target.password, { inactivityMs: options.inactivityMs });
+  return {
+    session,
+    files: new DeviceFiles(session, options.files),
+    info: stream.info,
+    close: () => session.close(),
+  };
+}
+
+async function openStream(
+  target: DeviceTarget,
+  port: number,
+  timeoutMs: number,
+  options: OpenDeviceOptions,
+): Promise<ByteStream> {
+  if (!target.secure) return await connectTcp(target.host, port, { timeoutMs });
+  if (!options.tlsCredentials) {
+    throw new UserError(
+      `wss to ${formatAddress(target.host, port)} needs the host's TLS certificate and key`,
+    );
+  }
+  const credentials = await options.tlsCredentials();
+  return await connectTls({ host: target.host, port, timeoutMs, ...credentials });
+}
+
+function handshakeError(error: unknown, address: string, secure: boolean): unknown {
+  if (!(error instanceof WsHandshakeError)) return error;
+  const scheme = secure ? "wss" : "ws";
+  switch (error.code) {
+    case "WS_ERR_REQUEST_REJECTED":
+      return new UserError(`${scheme}://${address} rejected the WebSocket upgrade (not a WebREPL endpoint?)`);
+    case "WS_ERR_HANDSHAKE_TIMEOUT":
+      return new UserError(`${scheme}://${address} accepted the connection but did not answer the upgrade`);
+    case "WS_ERR_HANDSHAKE_EOF":
+      return new UserError(
+        `${scheme}://${address} closed the connection during the WebSocket upgrade` +
+          (secure ? " (does the device trust this host's certificate?)" : ""),
+      );
+    default:
+      return new UserError(
+        `${scheme}://${address}: WebSocket upgrade failed: ${error.message} (${error.code})`,
+      );
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * The one way commands reach a device: resolve the target, open it (mutual TLS with the host's PKI for wss),
+ * run, and always close.
+ */
+import type { CommandContext } from "../cli/command.ts";
+import { type DeviceConnection, openDevice, type OpenDeviceOptions, type TlsCredentials } from "./connect.ts";
+import type { DeviceTarget } from "./target.ts";
+import type { Io } from "../ui/io.ts";
+
+/** The host's CA, certificate and decrypted key; the PKI is imported only when a wss link needs it. */
+export async function hostTlsCredentials(
+  configDir: string,
+  io: Io,
+  target: DeviceTarget,
+): Promise<TlsCredentials> {
+  const { loadHostTlsCredentials } = await import("../pki/mod.ts");
+  return await loadHostTlsCredentials(configDir, io, target.passphrase);
+}
+
+export async function connectTarget(
+  context: Pick<CommandContext, "io" | "configDir">,
+  target: DeviceTarget,
+  options: Omit<OpenDeviceOptions, "tlsCredentials"> = {},
+): Promise<DeviceConnection> {
+  return await openDevice(target, context.io, {
+    ...options,
+    tlsCredentials: () => hostTlsCredentials(context.configDir, context.io, target),
+  });
+}
+
+export async function withDevice<T>(
+  context: CommandContext,
+  use: (device: DeviceConnection, target: DeviceTarget) => Promise<T>,
+  options: Omit<OpenDeviceOptions, "tlsCredentials"> = {},
+): Promise<T> {
+  const target = await context.resolveDevice();
+  const device = await connectTarget(context, target, options);
+  try {
+    return await use(device, target);
+  } finally {
+    await device.close();
+  }
+}

@@ -1,0 +1,80 @@
+/** `upydev emu`: serve an emulated ESP32 over plain WebREPL until Ctrl-C. */
+import { type CommandSpec, optionString, type ParsedArgs } from "../cli/command.ts";
+import type { Io } from "../ui/io.ts";
+import { UsageError } from "../cli/errors.ts";
+import { DEFAULT_FLASH_SIZE, DEFAULT_WEBREPL_PORT, startEmulator } from "./emulator.ts";
+
+function parseWholeNumber(text: string, what: string, min: number, max: number): number {
+  if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) {
+    throw new UsageError(`${what} must be a whole number from ${min} to ${max} (got "${text}")`);
+  }
+  return Number(text);
+}
+
+export const emuCommand: CommandSpec = {
+  name: "emu",
+  summary: "run an emulated ESP32 (real MicroPython) serving WebREPL",
+  usage: "emu --password PASS [--port PORT] [--host ADDR] [--flash-size BYTES] [--flash-dir DIR]",
+  description:
+    "Starts an emulated ESP32 running MicroPython v1.27.0 (WebAssembly) that serves WebREPL over\n" +
+    "ws:// like a real board, until Ctrl-C. Connect with e.g. `upydev repl -t 127.0.0.1:8266 -p PASS`.\n" +
+    "With --flash-dir the flash is kept in that directory between runs; otherwise it starts fresh\n" +
+    "(only boot.py).",
+  options: [
+    { names: ["--password"], kind: "value", valueName: "PASS", help: "WebREPL password, 1 to 9 characters" },
+    {
+      names: ["--port"],
+      kind: "value",
+      valueName: "PORT",
+      help: `TCP port (default ${DEFAULT_WEBREPL_PORT})`,
+    },
+    { names: ["--host"], kind: "value", valueName: "ADDR", help: "address to listen on (default 127.0.0.1)" },
+    {
+      names: ["--flash-size"],
+      kind: "value",
+      valueName: "BYTES",
+      help: `flash filesystem size (default ${DEFAULT_FLASH_SIZE})`,
+    },
+    { names: ["--flash-dir"], kind: "value", valueName: "DIR", help: "keep the flash in DIR between runs" },
+  ],
+  positionals: { min: 0, max: 0 },
+  device: false,
+  run({ args, io }) {
+    return serveEmulator(args, io, sigint);
+  },
+};
+
+function sigint(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const stop = () => {
+      Deno.removeSignalListener("SIGINT", stop);
+      resolve();
+    };
+    Deno.addSignalListener("SIGINT", stop);
+  });
+}
+
+/** The body of `upydev emu`; once serving, it stops when `waitForStop()` settles (SIGINT in the CLI). */
+export async function serveEmulator(
+  args: ParsedArgs,
+  io: Io,
+  waitForStop: () => Promise<void>,
+): Promise<void> {
+  const password = optionString(args, "--password");
+  if (!password) throw new UsageError("emu needs --password PASS (1 to 9 characters)");
+  const portText = optionString(args, "--port");
+  const sizeText = optionString(args, "--flash-size");
+  const emu = await startEmulator({
+    password,
+    port: portText === undefined ? DEFAULT_WEBREPL_PORT : parseWholeNumber(portText, "--port", 0, 65535),
+    hostname: optionString(args, "--host") ?? "127.0.0.1",
+    flashSize: sizeText === undefined ? undefined : parseWholeNumber(sizeText, "--flash-size", 4096, 2 ** 31),
+    flashDir: optionString(args, "--flash-dir"),
+    log: (line) => io.err(`emu: ${line}\n`),
+  });
+  io.out(`Emulated ESP32 serving WebREPL on ws://${emu.hostname}:${emu.port} (Ctrl-C to stop)\n`);
+  await waitForStop();
+  await emu.close();
+}
+
+export const emulatorCommands: CommandSpec[] = [emuCommand];

@@ -1,0 +1,113 @@
+/**
+ * The key store `<configDir>/pki/`: folder 0700, files 0600, every write atomic (temp file + rename), so a
+ * crash or a wrong passphrase never leaves a half-written key. File names follow upydev's store.
+ */
+import { UserError } from "../cli/errors.ts";
+
+export const CA_KEY = "ROOT_CA_key.pem";
+export const CA_CERT = "ROOT_CA_cert.pem";
+/** The rotation slot: the previous CA, kept when a CA is replaced, swapped back by `kg ssl CA rotate`. */
+export const PREVIOUS_CA_KEY = "~ROOT_CA_key.pem";
+export const PREVIOUS_CA_CERT = "~ROOT_CA_cert.pem";
+
+export const hostKeyName = (hostId: string) => `HOST_key@${hostId}.pem`;
+export const hostCertName = (hostId: string) => `HOST_cert@${hostId}.pem`;
+export const deviceCertName = (uid: string) => `SSL_certificate${uid}.pem`;
+/** Names on the device (the seed's). */
+export const deviceKeyDerName = (uid: string) => `SSL_key${uid}.der`;
+export const deviceCertDerName = (uid: string) => `SSL_certificate${uid}.der`;
+
+/** upydev's host id: the first 10 hex characters of hex($USER), e.g. "carlo" → 6361726c6f. */
+export function hostIdFor(user: string): string {
+  return new TextEncoder().encode(user).toHex().slice(0, 10);
+}
+
+export class PkiStore {
+  readonly dir: string;
+  readonly hostId: string;
+  /** Who and where, for certificate subjects. */
+  readonly user: string;
+  readonly hostname: string;
+
+  constructor(configDir: string, identity: { user: string; hostname: string }) {
+    this.dir = `${configDir}/pki`;
+    this.user = identity.user;
+    this.hostname = identity.hostname;
+    this.hostId = hostIdFor(identity.user);
+  }
+
+  path(name: string): string {
+    return `${this.dir}/${name}`;
+  }
+
+  async exists(name: string): Promise<boolean> {
+    try {
+      await Deno.lstat(this.path(name));
+      return true;
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return false;
+      throw error;
+    }
+  }
+
+  /** Reads a store file; a missing one is a UserError that says which command creates it. */
+  async readText(name: string, createdBy: string): Promise<string> {
+    try {
+      return await Deno.readTextFile(this.path(name));
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) {
+        throw new UserError(`${this.path(name)} not found; create it with \`upydev ${createdBy}\``);
+      }
+      throw new UserError(`cannot read ${this.path(name)}: ${(error as Error).message}`);
+    }
+  }
+
+  async ensureDir(): Promise<void> {
+    await Deno.mkdir(this.dir, { recursive: true, mode: 0o700 });
+    if (Deno.build.os !== "windows") await Deno.chmod(this.dir, 0o700);
+  }
+
+  /** Writes several files so that each appears whole; all data is prepared by the caller before this runs. */
+  async write(files: Record<string, string | Uint8Array>): Promise<void> {
+    await this.ensureDir();
+    for (const [name, data] of Object.entries(files)) await writeFileAtomic(this.path(name), data);
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    await Deno.rename(this.path(from), this.path(to));
+  }
+
+  async remove(name: string): Promise<void> {
+    await Deno.remove(this.path(name));
+  }
+
+  async list(): Promise<string[]> {
+    const names: string[] = [];
+    try {
+      for await (const entry of Deno.readDir(this.dir)) if (entry.isFile) names.push(entry.name);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+    return names.sort();
+  }
+}
+
+/** Temp file 0600 in the same folder, then rename: readers see the old file or the new one, never a mix. */
+export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+  const temp = `${path}.${crypto.getRandomValues(new Uint8Array(6)).toHex()}.tmp`;
+  try {
+    const file = await Deno.open(temp, { write: true, createNew: true, mode: 0o600 });
+    try {
+      let offset = 0;
+      while (offset < bytes.length) offset += await file.write(bytes.subarray(offset));
+      await file.syncData();
+    } finally {
+      file.close();
+    }
+    await Deno.rename(temp, path);
+  } catch (error) {
+    await Deno.remove(temp).catch(() => {});
+    throw new UserError(`cannot write ${path}: ${(error as Error).message}`, { cause: error });
+  }
+}

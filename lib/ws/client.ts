@@ -1,0 +1,310 @@
+/**
+ * A hand-written RFC 6455 client for MicroPython's WebREPL, over any ByteStream (TCP or TLS).
+ *
+ * Hand-written because MicroPython compares header names case-sensitively and every stock client
+ * (Deno's WebSocket included) lowercases them. Client frames are masked, FIN, at most 65535 bytes and go out
+ * in one write each; the client never pings. Text frames are delivered as bytes: the device puts raw,
+ * possibly invalid UTF-8 into them.
+ */
+import type { ByteStream } from "../transport/stream.ts";
+import { encodeFrame, FrameParser, MAX_WEBREPL_PAYLOAD, Opcode } from "./frame.ts";
+
+export type WsHandshakeErrorCode =
+  | "WS_ERR_REQUEST_REJECTED"
+  | "WS_ERR_BAD_STATUS"
+  | "WS_ERR_BAD_ACCEPT"
+  | "WS_ERR_HANDSHAKE_EOF"
+  | "WS_ERR_HANDSHAKE_TOO_BIG"
+  | "WS_ERR_HANDSHAKE_TIMEOUT";
+
+export class WsHandshakeError extends Error {
+  readonly code: WsHandshakeErrorCode;
+  constructor(code: WsHandshakeErrorCode, message: string) {
+    super(message);
+    this.name = "WsHandshakeError";
+    this.code = code;
+  }
+}
+
+/** No frame arrived within the inactivity timeout. The pending read is kept, so receiving again is safe. */
+export class WsTimeoutError extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`no data for ${timeoutMs} ms`);
+    this.name = "WsTimeoutError";
+  }
+}
+
+export interface WsMessage {
+  /** Opcode.Text or Opcode.Binary (a continuation carries its message's opcode). */
+  opcode: number;
+  payload: Uint8Array;
+}
+
+/** How the connection ended, so "101 then close before any data" (WebREPL busy) can be told apart. */
+export interface WsEnd {
+  reason: "close-frame" | "eof";
+  /** Data frames received before the end. */
+  dataFrames: number;
+}
+
+export interface WsConnectOptions {
+  /** Value of the Host header; defaults to the stream's host:port. */
+  host?: string;
+  path?: string;
+  /** Bound on the whole handshake. */
+  timeoutMs?: number;
+}
+
+const WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+const MAX_HANDSHAKE_BYTES = 16 * 1024;
+const CLOSE_REPLY_WAIT_MS = 250;
+const encoder = new TextEncoder();
+
+export class WsClient {
+  readonly #stream: ByteStream;
+  readonly #parser = new FrameParser({ masking: "forbidden", maxPayload: MAX_WEBREPL_PAYLOAD });
+  readonly #queue: WsMessage[] = [];
+  #pendingRead: Promise<Uint8Array | null> | undefined;
+  #messageOpcode = Opcode.Text as number;
+  #dataFrames = 0;
+  #end: WsEnd | undefined;
+  #closed = false;
+  /** A protocol violation was seen: nothing more from the peer can be trusted or parsed. */
+  #broken = false;
+
+  private constructor(stream: ByteStream, surplus: Uint8Array) {
+    this.#stream = stream;
+    if (surplus.length > 0) this.#accept(surplus);
+  }
+
+  /** Performs the upgrade on `stream`. On failure the stream is closed and a WsHandshakeError thrown. */
+  static async connect(stream: ByteStream, options: WsConnectOptions = {}): Promise<WsClient> {
+    try {
+      const surplus = await handshake(stream, options);
+      return new WsClient(stream, surplus);
+    } catch (error) {
+      stream.close();
+      throw error;
+    }
+  }
+
+  get stream(): ByteStream {
+    return this.#stream;
+  }
+
+  /** Set once the peer closed or the stream ended. */
+  get end(): WsEnd | undefined {
+    return this.#end;
+  }
+
+  /** Data frames received so far. */
+  get dataFrames(): number {
+    return this.#dataFrames;
+  }
+
+  sendText(payload: Uint8Array | string): Promise<void> {
+    return this.#send(Opcode.Text, typeof payload === "string" ? encoder.encode(payload) : payload);
+  }
+
+  sendBinary(payload: Uint8Array): Promise<void> {
+    return this.#send(Opcode.Binary, payload);
+  }
+
+  /**
+   * The next data message; null once the peer sent a close frame or the stream ended (see `end`).
+   * Throws WsProtocolError on a malformed frame, WsTimeoutError after `inactivityMs` without a frame.
+   */
+  async receive(inactivityMs?: number): Promise<WsMessage | null> {
+    while (this.#queue.length === 0) {
+      if (this.#end) return null;
+      const chunk = await this.#read(inactivityMs);
+      if (chunk === null) {
+        this.#end ??= { reason: "eof", dataFrames: this.#dataFrames };
+        return null;
+      }
+      this.#accept(chunk);
+    }
+    return this.#queue.shift()!;
+  }
+
+  /** Sends an empty close frame, waits briefly for the device's reply, and closes the stream. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      if (!this.#end && !this.#broken) {
+        await this.#stream.write(encodeFrame(Opcode.Close, new Uint8Array(0), { mask: true }));
+        const deadline = Date.now() + CLOSE_REPLY_WAIT_MS;
+        while (!this.#end && Date.now() < deadline) {
+          this.#queue.length = 0;
+          await this.receive(Math.max(1, deadline - Date.now()));
+        }
+      }
+    } catch {
+      // The peer may already be gone; closing is best effort and the stream is closed below anyway.
+    } finally {
+      this.#stream.close();
+    }
+  }
+
+  async #send(opcode: number, payload: Uint8Array): Promise<void> {
+    if (payload.length > MAX_WEBREPL_PAYLOAD) {
+      throw new RangeError(`frame payload of ${payload.length} bytes exceeds ${MAX_WEBREPL_PAYLOAD}`);
+    }
+    if (this.#closed) throw new Error("WebSocket already closed");
+    await this.#stream.write(encodeFrame(opcode, payload, { mask: true }));
+  }
+
+  async #read(timeoutMs?: number): Promise<Uint8Array | null> {
+    this.#pendingRead ??= this.#stream.read();
+    const read = this.#pendingRead;
+    if (timeoutMs === undefined) {
+      this.#pendingRead = undefined;
+      return await read;
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<"timeout">((
+      resolve,
+    ) => (timer = setTimeout(() => resolve("timeout"), timeoutMs)));
+    try {
+      const result = await Promise.race([read, timeout]);
+      if (result === "timeout") throw new WsTimeoutError(timeoutMs);
+      this.#pendingRead = undefined;
+      return result;
+    } catch (error) {
+      if (!(error instanceof WsTimeoutError)) this.#pendingRead = undefined;
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #accept(chunk: Uint8Array): void {
+    let frames;
+    try {
+      frames = this.#parser.push(chunk);
+    } catch (error) {
+      this.#broken = true;
+      throw error;
+    }
+    for (const frame of frames) {
+      if (this.#end) return;
+      switch (frame.opcode) {
+        case Opcode.Close:
+          this.#end = { reason: "close-frame", dataFrames: this.#dataFrames };
+          return;
+        case Opcode.Ping:
+        case Opcode.Pong:
+          // MicroPython never pings; answering would send a control payload the device mis-parses.
+          break;
+        default:
+          if (frame.opcode !== Opcode.Continuation) this.#messageOpcode = frame.opcode;
+          this.#dataFrames++;
+          this.#queue.push({ opcode: this.#messageOpcode, payload: frame.payload });
+      }
+    }
+  }
+}
+
+async function handshake(stream: ByteStream, options: WsConnectOptions): Promise<Uint8Array> {
+  const key = crypto.getRandomValues(new Uint8Array(16)).toBase64();
+  const host = options.host ?? hostHeader(stream.info.host, stream.info.port);
+  const request = `GET ${options.path ?? "/"} HTTP/1.1\r\n` +
+    `Host: ${host}\r\n` +
+    "Upgrade: websocket\r\n" +
+    "Connection: Upgrade\r\n" +
+    `Sec-WebSocket-Key: ${key}\r\n` +
+    "Sec-WebSocket-Version: 13\r\n\r\n";
+  await stream.write(encoder.encode(request));
+
+  const { head, surplus } = await readHead(stream, options.timeoutMs);
+  const lines = head.split("\r\n");
+  const status = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0]);
+  if (!status) {
+    throw new WsHandshakeError("WS_ERR_BAD_STATUS", `not an HTTP reply: ${JSON.stringify(lines[0])}`);
+  }
+  if (status[1] === "200") {
+    throw new WsHandshakeError(
+      "WS_ERR_REQUEST_REJECTED",
+      "WebSocket upgrade request rejected (HTTP 200: not a WebREPL endpoint, or headers not accepted)",
+    );
+  }
+  if (status[1] !== "101") {
+    throw new WsHandshakeError("WS_ERR_BAD_STATUS", `unexpected HTTP status ${lines[0]}`);
+  }
+  const headers = new Map<string, string>();
+  for (const line of lines.slice(1)) {
+    const colon = line.indexOf(":");
+    if (colon > 0) headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
+  }
+  const expected = await acceptKey(key);
+  if (headers.get("sec-websocket-accept") !== expected) {
+    throw new WsHandshakeError("WS_ERR_BAD_ACCEPT", "Sec-WebSocket-Accept does not match the key sent");
+  }
+  return surplus;
+}
+
+function hostHeader(host: string, port: number): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** base64(SHA-1(key + GUID)), RFC 6455 §4.2.2. */
+export async function acceptKey(key: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-1", encoder.encode(key + WS_GUID));
+  return new Uint8Array(digest).toBase64();
+}
+
+/** Reads up to the blank line; returns the head as text and whatever bytes followed it. */
+async function readHead(
+  stream: ByteStream,
+  timeoutMs: number | undefined,
+): Promise<{ head: string; surplus: Uint8Array }> {
+  let buffer = new Uint8Array(0);
+  const deadline = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
+  while (true) {
+    const end = indexOfBlankLine(buffer);
+    if (end >= 0) {
+      return {
+        head: new TextDecoder().decode(buffer.subarray(0, end)),
+        surplus: buffer.slice(end + 4),
+      };
+    }
+    if (buffer.length > MAX_HANDSHAKE_BYTES) {
+      throw new WsHandshakeError(
+        "WS_ERR_HANDSHAKE_TOO_BIG",
+        `HTTP reply head over ${MAX_HANDSHAKE_BYTES} bytes`,
+      );
+    }
+    const chunk = await readBefore(stream, deadline);
+    if (chunk === null) {
+      throw new WsHandshakeError("WS_ERR_HANDSHAKE_EOF", "connection closed during the WebSocket handshake");
+    }
+    const grown = new Uint8Array(buffer.length + chunk.length);
+    grown.set(buffer);
+    grown.set(chunk, buffer.length);
+    buffer = grown;
+  }
+}
+
+async function readBefore(stream: ByteStream, deadline: number | undefined): Promise<Uint8Array | null> {
+  if (deadline === undefined) return await stream.read();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new WsHandshakeError("WS_ERR_HANDSHAKE_TIMEOUT", "no WebSocket handshake reply in time")),
+      Math.max(0, deadline - Date.now()),
+    );
+  });
+  try {
+    return await Promise.race([stream.read(), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function indexOfBlankLine(buffer: Uint8Array): number {
+  for (let i = 0; i + 3 < buffer.length; i++) {
+    if (buffer[i] === 13 && buffer[i + 1] === 10 && buffer[i + 2] === 13 && buffer[i + 3] === 10) return i;
+  }
+  return -1;
+}

@@ -1,0 +1,104 @@
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "./helpers/assert.ts";
+import { startEmulator } from "../lib/emulator/emulator.ts";
+import { openDevice } from "../lib/device/connect.ts";
+import { recordingIo } from "../lib/ui/io.ts";
+import { Shell } from "../lib/shell/shell.ts";
+import { splitWords } from "../lib/shell/shell_commands.ts";
+
+async function waitFor(condition: () => boolean, what: string, screen = () => "", timeoutMs = 15_000) {
+  const start = Date.now();
+  while (!condition()) {
+    if (Date.now() - start > timeoutMs) {
+      throw new Error(`timed out waiting for ${what}; screen: ${JSON.stringify(screen().slice(-400))}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+Deno.test("shell: header, prompt, file commands, REPL toggle and exit against the emulated device", async () => {
+  const emu = await startEmulator({ password: "pw", port: 0 });
+  const local = await Deno.makeTempDir({ prefix: "upydev-shl-" });
+  try {
+    await Deno.writeTextFile(`${local}/hello.py`, "print('hello from file')\n");
+    const device = await openDevice(
+      { host: emu.hostname, port: emu.port, password: "pw", secure: false },
+      recordingIo(),
+    );
+    const io = recordingIo({ cwd: local });
+    const history: string[] = [];
+    const shell = new Shell(device, io, { name: "esp_room1", history });
+    const running = shell.run();
+    try {
+      await waitFor(() => io.stdout.includes("esp32@esp_room1:~ $ "), "the first prompt");
+      const header = io.stdout.split("\n");
+      assertEquals(header.slice(0, 2), ["WebREPL connected", "WARNING: ENCRYPTION DISABLED IN THIS MODE"]);
+      assertMatch(io.stdout, /MicroPython v1\.27\.0 on \S+; Generic ESP32 module with ESP32\n/);
+      assertStringIncludes(
+        io.stdout,
+        "- CTRL-k to see keybindings or -h to see help\n- CTRL-s to toggle shell/repl mode\n",
+      );
+
+      const step = async (input: string, expect: string) => {
+        const before = io.stdout.length;
+        io.feed(input);
+        await waitFor(
+          () => io.stdout.slice(before).includes(expect),
+          JSON.stringify(expect),
+          () => io.stdout,
+        );
+        return io.stdout.slice(before);
+      };
+      await step("mkdir lib/sub\r", "esp32@esp_room1:~ $ ");
+      await step("cd lib\r", "esp32@esp_room1:~/lib $ ");
+      assertStringIncludes(await step("pwd\r", "$ "), "/lib\r\n");
+      await step("put hello.py\r", "/lib/hello.py: 25 bytes");
+      assertStringIncludes(await step("ls\r", "$ "), "hello.py  sub/\r\n");
+      assertStringIncludes(await step("cat hello.py\r", "$ "), "print('hello from file')\r\n");
+      assertStringIncludes(await step("get hello.py copy.py\r", "$ "), "copy.py: 25 bytes");
+      assertEquals(await Deno.readTextFile(`${local}/copy.py`), "print('hello from file')\n");
+      assertStringIncludes(
+        await step("cat nope.txt\r", "$ "),
+        "cat: no such file on the device: /lib/nope.txt",
+      );
+      assertStringIncludes(await step("frob\r", "$ "), "frob: command not found");
+      assertStringIncludes(await step("ls -h\r", "$ "), "usage: ls [PATH] [-a]");
+      assertStringIncludes(await step("\x0b", "$ "), "CTRL-s       toggle shell/REPL mode");
+      await step("rm -r sub\r", "$ ");
+      assertEquals(await step("ls\r", "$ ").then((out) => out.includes("sub/")), false);
+
+      await step("\x13", ">>> ");
+      const repl = await step("import os; print(os.getcwd(), 6*7)\r", "42");
+      assertStringIncludes(repl, "/lib 42");
+      await step("\x13", "esp32@esp_room1:~/lib $ ");
+      await step("\x18", "Connection to esp_room1 closed.");
+      await running;
+      assertEquals(history, [
+        "mkdir lib/sub",
+        "cd lib",
+        "pwd",
+        "put hello.py",
+        "ls",
+        "cat hello.py",
+        "get hello.py copy.py",
+        "cat nope.txt",
+        "frob",
+        "ls -h",
+        "rm -r sub",
+        "ls",
+      ]);
+    } finally {
+      io.endInput();
+      await running.catch(() => {});
+      await device.close();
+    }
+  } finally {
+    await emu.close();
+    await Deno.remove(local, { recursive: true });
+  }
+});
+
+Deno.test("shell: words split like a shell, quotes and escapes included", () => {
+  assertEquals(splitWords(`put "my file.py" 'a b' c\\ d  e`), ["put", "my file.py", "a b", "c d", "e"]);
+  assertEquals(splitWords(`ls ""`), ["ls", ""]);
+  assert(splitWords("   ").length === 0);
+});

@@ -90,6 +90,9 @@ Deno.test("grammar: options anywhere, lists until the next option, aliases, --op
     },
   });
   assertEquals(parseAction("shell@dev1").args.atName, "dev1");
+  const code = parseCommandLine(["put", "-@", "esp1", "print(1); x = 2"], fakeTable);
+  if (code.kind !== "action") throw new Error("not an action");
+  assertEquals([code.args.options["-@"], code.args.positionals], [["esp1"], ["print(1); x = 2"]]);
   assertEquals(parseAction("put --chunk=512 a").args.options, { "--chunk": "512" });
   assertEquals(parseAction("put -- -odd-name").args.positionals, ["-odd-name"]);
   assertEquals(parseAction("put --recursive a").args.options, { "-r": true });

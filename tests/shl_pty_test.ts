@@ -2,8 +2,9 @@
  * `upydev shl@NAME` as a user runs it: a real process in a pseudo-terminal (tmux), keys sent with send-keys,
  * the screen read with capture-pane.
  */
-import { assertStringIncludes } from "./helpers/assert.ts";
+import { assert, assertStringIncludes } from "./helpers/assert.ts";
 import { startEmulator } from "../lib/emulator/emulator.ts";
+import { HOST_PASS, hostWithCa, WEBREPL_PASSWORD, wssDeviceFor } from "./helpers/wss.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -58,5 +59,37 @@ Deno.test("shl in a pseudo-terminal: prompt, ls, cd, REPL toggle, keybindings, e
     await tmux("kill-session", "-t", session).catch(() => "");
     await emu.close();
     await Deno.remove(home, { recursive: true });
+  }
+});
+
+Deno.test("shl over wss in a pseudo-terminal: hidden passphrase prompt, TLS header, shell, exit", async () => {
+  const box = await hostWithCa();
+  const { device, port } = await wssDeviceFor(box);
+  const session = `upydev-test-${crypto.randomUUID().slice(0, 8)}`;
+  try {
+    await Deno.writeTextFile(
+      `${box.configDir}/UPY_G.config`,
+      JSON.stringify({ esp_room1: [`wss://127.0.0.1:${port}`, WEBREPL_PASSWORD] }),
+    );
+    const command =
+      `cd ${box.cwd} && HOME=${box.home} USER=${box.env.USER} XDG_CONFIG_HOME= UPYDEV_PASSPHRASE= ` +
+      `${ROOT}scripts/deno.sh run -A ${ROOT}main.ts shl@esp_room1; echo "exit status $?"; sleep 30`;
+    await tmux("new-session", "-d", "-s", session, "-x", "120", "-y", "40", "bash", "-c", command);
+    await screenShows(session, "Enter passphrase for key 'HOST_key@");
+    await tmux("send-keys", "-t", session, "-l", HOST_PASS);
+    await tmux("send-keys", "-t", session, "Enter");
+    const connected = await screenShows(session, "esp32@esp_room1:~ $");
+    assertStringIncludes(connected, "WebSecREPL with TLSv1.2 connected");
+    assertStringIncludes(connected, "TLSv1.2 @ ECDHE-ECDSA-AES");
+    assert(!connected.includes(HOST_PASS), "the passphrase is not echoed");
+    await tmux("send-keys", "-t", session, "ls /lib", "Enter");
+    await screenShows(session, "wss_helper.py  wss_repl.py");
+    await tmux("send-keys", "-t", session, "C-x");
+    const screen = await screenShows(session, "exit status 0");
+    assertStringIncludes(screen, "Connection to esp_room1 closed.");
+  } finally {
+    await tmux("kill-session", "-t", session).catch(() => "");
+    await device.close();
+    await box.cleanup();
   }
 });

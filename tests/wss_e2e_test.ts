@@ -4,70 +4,18 @@
  * the issue: host certificate from another CA, no host certificate, expired host certificate, device
  * certificate for another address, wrong passphrase, wrong WebREPL password.
  */
-import "reflect-metadata";
 import { assert, assertEquals, assertStringIncludes } from "./helpers/assert.ts";
 import { type Sandbox, sandbox } from "./helpers/cli.ts";
-import { createCa, createHost, issueDeviceCertificate, openPkiStore, type PkiStore } from "../lib/pki/mod.ts";
+import { FAST_KDF } from "./helpers/pki.ts";
 import {
-  installDevicePki,
-  startWssEmulator,
-  writeDeviceFile,
-  type WssEmulator,
-} from "../lib/emulator/shims/wss.ts";
-import { DEVICE_SCRIPTS } from "../lib/device/upyutils.ts";
-import { recordingIo } from "../lib/ui/io.ts";
-
-const CA_PASS = "ca passphrase";
-const HOST_PASS = "host-pass";
-const PASSWORD = "wsspw";
-const UID = Uint8Array.of(0x24, 0x0a, 0xc4, 0x12, 0x34, 0x56);
-const FAST_KDF = { kind: "scrypt", cost: 1 << 10, blockSize: 8, parallelism: 1 } as const;
-
-function storeOf(box: Sandbox): PkiStore {
-  return openPkiStore(box.configDir, recordingIo({ env: box.env }));
-}
-
-/** A device whose wss_repl.py serves mutual TLS with a certificate for `deviceIps`. */
-async function wssDevice(
-  caBox: Sandbox,
-  deviceIps = ["127.0.0.1"],
-): Promise<{ emu: WssEmulator; port: number }> {
-  const device = await issueDeviceCertificate(storeOf(caBox), {
-    name: "esp_e2e",
-    uid: UID.toHex(),
-    ips: deviceIps,
-    caPassphrase: CA_PASS,
-  });
-  const emu = await startWssEmulator({ password: PASSWORD, port: 0, uniqueId: UID });
-  try {
-    await emu.runPython("import os\ntry:\n os.mkdir('/lib')\nexcept OSError:\n pass");
-    for (const script of DEVICE_SCRIPTS) {
-      await writeDeviceFile(emu, `/lib/${script.name}`, new TextEncoder().encode(script.source));
-    }
-    const caPem = await Deno.readTextFile(`${caBox.configDir}/pki/ROOT_CA_cert.pem`);
-    await installDevicePki(emu, {
-      uniqueId: UID,
-      deviceKeyDer: device.keyDer,
-      deviceCertDer: device.certDer,
-      caPem,
-    });
-    await writeDeviceFile(emu, "/webrepl_cfg.py", new TextEncoder().encode(`PASS = '${PASSWORD}'\n`));
-    const started = await emu.runPython("import wss_repl\nwss_repl.start(ssl=True)");
-    assertStringIncludes(started.output, "WebSecureREPL daemon started on wss://");
-    return { emu, port: await emu.whenListening() };
-  } catch (error) {
-    await emu.close();
-    throw error;
-  }
-}
-
-async function hostWithCa(): Promise<Sandbox> {
-  const box = await sandbox();
-  const store = storeOf(box);
-  await createCa(store, { passphrase: CA_PASS, kdf: FAST_KDF });
-  await createHost(store, { caPassphrase: CA_PASS, passphrase: HOST_PASS, kdf: FAST_KDF });
-  return box;
-}
+  CA_PASS,
+  HOST_PASS,
+  hostWithCa,
+  storeOf,
+  WEBREPL_PASSWORD as PASSWORD,
+  wssDeviceFor,
+} from "./helpers/wss.ts";
+import { createHost } from "../lib/pki/mod.ts";
 
 function assertOneLineFailure(result: { code: number; stderr: string }, includes: string) {
   if (Deno.env.get("SHOW_ERRORS")) console.log(result.stderr.trim());
@@ -78,7 +26,7 @@ function assertOneLineFailure(result: { code: number; stderr: string }, includes
 
 Deno.test("wss end to end: exec, put and get byte-exact through the device's own wss_repl.py", async () => {
   const box = await hostWithCa();
-  const { emu, port } = await wssDevice(box);
+  const { device: emu, port } = await wssDeviceFor(box);
   try {
     const address = `127.0.0.1:${port}`;
     const secret = `${PASSWORD}:${HOST_PASS}`;
@@ -97,7 +45,7 @@ Deno.test("wss end to end: exec, put and get byte-exact through the device's own
 
 Deno.test("wss negatives: each a one-line error with a non-zero exit", async () => {
   const box = await hostWithCa();
-  const { emu, port } = await wssDevice(box);
+  const { device: emu, port } = await wssDeviceFor(box);
   const others: Sandbox[] = [];
   try {
     const address = `127.0.0.1:${port}`;
@@ -144,7 +92,7 @@ Deno.test("wss negatives: each a one-line error with a non-zero exit", async () 
 
 Deno.test("wss negative: a device certificate for another address is refused by the host", async () => {
   const box = await hostWithCa();
-  const { emu, port } = await wssDevice(box, ["10.9.9.9"]);
+  const { device: emu, port } = await wssDeviceFor(box, ["10.9.9.9"]);
   try {
     const result = await box.run(
       "exec",

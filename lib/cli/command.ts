@@ -20,6 +20,8 @@ export interface OptionSpec {
   kind: OptionKind;
   /** Placeholder in help, e.g. "ADDR". */
   valueName?: string;
+  /** For lists: a token that does not match ends the list (so `-@ dev1 "print(1)"` leaves the code alone). */
+  valuePattern?: RegExp;
   help: string;
 }
 

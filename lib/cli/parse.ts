@@ -5,6 +5,9 @@
 import type { CommandSpec, OptionSpec, ParsedArgs } from "./command.ts";
 import { UsageError } from "./errors.ts";
 
+/** Device names and wildcards; code or paths after `-@ NAME` are not names. */
+export const DEVICE_NAME_PATTERN = /^[\w.*-]+$/;
+
 export const HELP_OPTION: OptionSpec = {
   names: ["-h", "--help"],
   kind: "flag",
@@ -25,7 +28,13 @@ export const DEVICE_OPTIONS: OptionSpec[] = [
     valueName: "PASS[:PASSPHRASE]",
     help: "WebREPL password; with :PASSPHRASE (host key) the link is wss",
   },
-  { names: ["-@"], kind: "list", valueName: "NAME", help: "registered device name(s); * wildcards" },
+  {
+    names: ["-@"],
+    kind: "list",
+    valueName: "NAME",
+    valuePattern: DEVICE_NAME_PATTERN,
+    help: "registered device name(s); * wildcards",
+  },
   { names: ["-g"], kind: "flag", help: "use the global config instead of ./upydev_.config" },
   { names: ["-wss"], kind: "flag", help: "force WebSecureREPL (mutual TLS, port 8833)" },
 ];
@@ -91,7 +100,8 @@ export function parseCommandLine(argv: string[], table: CommandSpec[]): Invocati
       parsed.options[key] = value;
     } else {
       const values: string[] = inlineValue !== undefined ? [inlineValue] : [];
-      while (i + 1 < rest.length && !looksLikeOption(rest[i + 1])) values.push(rest[++i]);
+      const fits = (token: string) => !looksLikeOption(token) && (option.valuePattern?.test(token) ?? true);
+      while (i + 1 < rest.length && fits(rest[i + 1])) values.push(rest[++i]);
       if (values.length === 0) {
         throw new UsageError(`option '${name}' needs at least one ${option.valueName ?? "value"}`);
       }

@@ -1,6 +1,7 @@
 /** `config`, `gg` and `see`: storing and listing devices. */
 import type { CommandContext, CommandSpec } from "../cli/command.ts";
 import { UsageError, UserError } from "../cli/errors.ts";
+import { DEVICE_NAME_PATTERN } from "../cli/parse.ts";
 import { parseAddress } from "./address.ts";
 import { type DeviceEntry, maskSecret, Registry, type Scope, splitSecret } from "./registry.ts";
 
@@ -32,7 +33,13 @@ const config: CommandSpec = {
       valueName: "PASS[:PASSPHRASE]",
       help: "WebREPL password (max 9) and host key passphrase",
     },
-    { names: ["-@"], kind: "list", valueName: "NAME", help: "device name" },
+    {
+      names: ["-@"],
+      kind: "list",
+      valueName: "NAME",
+      valuePattern: DEVICE_NAME_PATTERN,
+      help: "device name",
+    },
     { names: ["-gg"], kind: "flag", help: "save in the global group UPY_G" },
     { names: ["-g"], kind: "flag", help: "save as the global default device" },
     { names: ["--remove"], kind: "flag", help: "remove the named device from the group" },

@@ -18,7 +18,7 @@ export interface Io {
   setRaw(raw: boolean): void;
   /** Monotonic milliseconds. */
   now(): number;
-  /** Environment lookup (injected so tests never touch the real environment). */
+  /** Environment lookup (injected so tests never touch the real environment); an empty value counts as unset. */
   env(name: string): string | undefined;
   /** Current working directory. */
   cwd(): string;
@@ -43,7 +43,7 @@ export function processIo(): Io {
       if (Deno.stdin.isTerminal()) Deno.stdin.setRaw(raw, { cbreak: false });
     },
     now: () => performance.now(),
-    env: (name) => Deno.env.get(name),
+    env: (name) => Deno.env.get(name) || undefined,
     cwd: () => Deno.cwd(),
   };
 }
@@ -104,7 +104,7 @@ export function recordingIo(
     },
     setRaw: () => {},
     now: options.now ?? (() => performance.now()),
-    env: (name) => env[name],
+    env: (name) => env[name] || undefined,
     cwd: () => options.cwd ?? Deno.cwd(),
   };
 }

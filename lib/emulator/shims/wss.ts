@@ -25,11 +25,16 @@ export interface WssEmulator extends EmulatedDevice {
   listeningPort(devicePort?: number): number | undefined;
 }
 
+export interface WssEmulatorOptions extends EmulatorOptions {
+  /** The 127.0.0.1 port that serves the device's wss port 8833; 0 (the default) lets the OS choose. */
+  wssPort?: number;
+}
+
 /**
  * Starts an emulated device whose socket/tls/websocket/_webrepl/os.dupterm modules are backed by the host.
  * Its flash gets a webrepl_cfg.py holding `password` unless it has one.
  */
-export async function startWssEmulator(options: EmulatorOptions): Promise<WssEmulator> {
+export async function startWssEmulator(options: WssEmulatorOptions): Promise<WssEmulator> {
   const log = options.log ?? (() => {});
   // Set by the first host call, which precedes every listen, accept and attach.
   let core: EmulatedDeviceCore | undefined;
@@ -41,6 +46,7 @@ export async function startWssEmulator(options: EmulatorOptions): Promise<WssEmu
         stream.close();
       });
     },
+    hostPort: (devicePort) => devicePort === WSS_DEVICE_PORT ? options.wssPort ?? 0 : 0,
   });
   const emulator = await startEmulator({
     ...options,

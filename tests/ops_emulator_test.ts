@@ -275,11 +275,7 @@ async function waitForDetach(emulator: { core: { terminalAttached: boolean } }):
 }
 
 Deno.test("exec-only transfer (for firmware without WA/WB) round-trips bytes", async () => {
-  // The emulator counts REPL input as buffered until its Worker has finished the whole input message, while a
-  // device frees ring-buffer slots as the raw-paste reader consumes them; credit-paced uploads can race with
-  // that accounting, so its overflow emulation is off here (the client's credit use is checked byte-exactly by
-  // the scripted device in webrepl_session_test.ts).
-  const emulator = await startEmulator({ port: 0, password: PASSWORD, stdinBufferBytes: 0 });
+  const emulator = await startEmulator({ port: 0, password: PASSWORD });
   const device = await openDevice(
     { host: "127.0.0.1", port: emulator.port, password: PASSWORD, secure: false },
     recordingIo(),

@@ -3,7 +3,7 @@ import { assertEquals, assertRejects } from "./helpers/assert.ts";
 import { FAST_KDF, testStore, withTempDir } from "./helpers/pki.ts";
 import { UserError } from "../lib/cli/errors.ts";
 import { createCa, createHost, loadHostTlsCredentials } from "../lib/pki/authority.ts";
-import { hostIdFor, writeFileAtomic } from "../lib/pki/store.ts";
+import { hostIdFor, writeSecretFile } from "../lib/pki/store.ts";
 import { recordingIo } from "../lib/ui/io.ts";
 
 Deno.test("host id is upydev's: first 10 hex characters of hex($USER)", () => {
@@ -17,14 +17,14 @@ Deno.test("atomic writes replace a file whole, leave no temp file and make it 06
     const path = `${dir}/key.pem`;
     await Deno.writeTextFile(path, "old", { mode: 0o644 });
     await Deno.chmod(path, 0o644);
-    await writeFileAtomic(path, "new contents");
+    await writeSecretFile(path, "new contents");
     assertEquals(await Deno.readTextFile(path), "new contents");
     assertEquals((await Deno.stat(path)).mode! & 0o777, 0o600);
     const names: string[] = [];
     for await (const entry of Deno.readDir(dir)) names.push(entry.name);
     assertEquals(names, ["key.pem"]);
     await assertRejects(
-      () => writeFileAtomic(`${dir}/missing/x.pem`, "x"),
+      () => writeSecretFile(`${dir}/missing/x.pem`, "x"),
       UserError,
       `cannot write ${dir}/missing/x.pem`,
     );

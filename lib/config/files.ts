@@ -22,7 +22,7 @@ export async function writeFileAtomic(
       file.close();
     }
     // createNew's mode is filtered by the umask; secrets must be exactly `mode`.
-    await Deno.chmod(temp, mode);
+    if (Deno.build.os !== "windows") await Deno.chmod(temp, mode);
     await Deno.rename(temp, path);
   } catch (error) {
     await Deno.remove(temp).catch(() => {});
@@ -33,7 +33,7 @@ export async function writeFileAtomic(
 /** Creates a directory (and parents) and sets its mode exactly, e.g. 0700 for key stores. */
 export async function ensureDir(path: string, mode = 0o700): Promise<void> {
   await Deno.mkdir(path, { recursive: true, mode });
-  await Deno.chmod(path, mode);
+  if (Deno.build.os !== "windows") await Deno.chmod(path, mode);
 }
 
 /** Reads a text file, or undefined when it does not exist. */

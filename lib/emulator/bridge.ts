@@ -9,6 +9,7 @@
  * Layout: Int32 [0] state, [1] chunk length, [2] reply kind; data from byte 16.
  */
 import type { HostValue } from "./protocol.ts";
+import { concatBytes } from "../bytes/concat.ts";
 
 const enum State {
   Idle = 0,
@@ -75,7 +76,7 @@ export class BridgeClient {
       Atomics.store(control, 0, State.Waiting);
       this.#post({ type: "hostCallNext" });
     }
-    const bytes = concat(parts);
+    const bytes = concatBytes(parts);
     if (kind === Kind.Bytes) return bytes;
     const text = new TextDecoder().decode(bytes);
     if (kind === Kind.Error) throw new HostCallError(text);
@@ -146,15 +147,4 @@ function decodeJson(text: string): HostValue {
     }
     return item;
   });
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
 }

@@ -150,7 +150,7 @@ export class EmulatedDeviceCore {
 
   /**
    * ESP32 drains the socket into a 260-byte stdin ring buffer and drops what does not fit, silently
-   * (ports/esp32/mphalport.c). Bytes count as buffered until the Worker has consumed their message.
+   * (ports/esp32/mphalport.c). Bytes count as buffered until the Worker's REPL has read them.
    * Ctrl-C never enters the buffer on the device (it is caught on arrival), so it is never dropped.
    */
   #fillStdinBuffer(bytes: Uint8Array): Uint8Array {
@@ -272,6 +272,10 @@ export class EmulatedDeviceCore {
 
   #onMessage(message: WorkerToMain): void {
     switch (message.type) {
+      case "stdinRead":
+        this.#stdinBuffered -= message.count;
+        this.#inputSizes[0] -= message.count;
+        break;
       case "ack":
         this.#outstanding--;
         this.#stdinBuffered -= this.#inputSizes.shift() ?? 0;

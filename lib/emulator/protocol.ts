@@ -57,6 +57,8 @@ export type WorkerToMain =
   | { type: "ready" }
   /** The Worker finished handling one MainToWorker message (the watchdog counts these). */
   | { type: "ack" }
+  /** The REPL took `count` more bytes of the current input message out of the stdin ring buffer. */
+  | { type: "stdinRead"; count: number }
   /** One device write to the terminal (one WebSocket frame on a real device). */
   | { type: "write"; bytes: Uint8Array }
   | { type: "softReset" }

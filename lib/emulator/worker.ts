@@ -160,6 +160,7 @@ function emitWrite(bytes: Uint8Array): void {
     for (const byte of out) capture.push(byte);
     return;
   }
+  reportStdinRead();
   if (out.length > 20) {
     const text = decoder.decode(out);
     if (text.includes("raw REPL; CTRL-B to exit")) {
@@ -185,9 +186,32 @@ function feedRepl(char: number): void {
   if (mp.replProcessChar(char) === 256) softResetRequested = true;
 }
 
+/**
+ * Bytes of the current input message the REPL has read but the main thread has not yet been told about. The
+ * device frees stdin ring-buffer slots as the REPL reads them, so before anything it writes (a raw-paste
+ * credit, a prompt, program output) reaches the client, the bytes read so far must count as free; the rest
+ * of the message is accounted for by its ack.
+ */
+let stdinUnreported = 0;
+
+function reportStdinRead(): void {
+  if (stdinUnreported === 0) return;
+  post({ type: "stdinRead", count: stdinUnreported });
+  stdinUnreported = 0;
+}
+
 function processInput(bytes: Uint8Array): void {
+  try {
+    feedInput(bytes);
+  } finally {
+    stdinUnreported = 0;
+  }
+}
+
+function feedInput(bytes: Uint8Array): void {
   for (const char of bytes) {
     if (softResetRequested) return;
+    stdinUnreported++;
     if (rawPaste) {
       rawPasteByte(char);
       continue;

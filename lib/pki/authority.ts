@@ -30,7 +30,7 @@ import {
   PkiStore,
   PREVIOUS_CA_CERT,
   PREVIOUS_CA_KEY,
-  writeFileAtomic,
+  writeSecretFile,
 } from "./store.ts";
 
 export const HOST_PASSPHRASE_ENV = "UPYDEV_PASSPHRASE";
@@ -290,7 +290,7 @@ export async function exportCa(store: PkiStore, destination: string): Promise<st
     }
   }
   for (const [name, text] of files) {
-    await writeFileAtomic(`${destination}/${name}`, text);
+    await writeSecretFile(`${destination}/${name}`, text);
     written.push(`${destination}/${name}`);
   }
   return written;

@@ -2,6 +2,7 @@
  * Minimal DER: just what PKCS#8, PBES2 and SEC1 need. Hand-written because @peculiar/asn1-schema has no PBES2
  * schemas and its decorators need `experimentalDecorators` (see notes/deno-platform.md §6).
  */
+import { concatBytes } from "../bytes/concat.ts";
 
 export const TAG = {
   integer: 0x02,
@@ -117,18 +118,8 @@ export function encode(tag: number, content: Uint8Array): Uint8Array {
   return out;
 }
 
-export function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
-
 export function sequence(...items: Uint8Array[]): Uint8Array {
-  return encode(TAG.sequence, concat(items));
+  return encode(TAG.sequence, concatBytes(items));
 }
 
 export function octetString(bytes: Uint8Array): Uint8Array {

@@ -12,7 +12,6 @@ import { md5 } from "@noble/hashes/legacy.js";
 import { UserError } from "../cli/errors.ts";
 import {
   children,
-  concat,
   DerError,
   expectTag,
   integer,
@@ -27,6 +26,7 @@ import {
 } from "./der.ts";
 import { pkcs8FromSec1 } from "./keys.ts";
 import { decodePemBlocks, encodePem } from "./pem.ts";
+import { concatBytes } from "../bytes/concat.ts";
 
 const OID_PBES2 = "1.2.840.113549.1.5.13";
 const OID_PBKDF2 = "1.2.840.113549.1.5.12";
@@ -251,10 +251,10 @@ function evpBytesToKey(password: Uint8Array, salt: Uint8Array, keyBytes: number)
   const blocks: Uint8Array[] = [];
   let previous = new Uint8Array(0);
   while (blocks.length * 16 < keyBytes) {
-    previous = md5(concat([previous, password, salt]));
+    previous = md5(concatBytes([previous, password, salt]));
     blocks.push(previous);
   }
-  return concat(blocks).subarray(0, keyBytes);
+  return concatBytes(blocks).subarray(0, keyBytes);
 }
 
 /** PKCS#8 shape check: SEQ { INTEGER version, SEQ { OID, ... }, OCTET STRING }. */

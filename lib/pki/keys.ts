@@ -3,7 +3,8 @@
  * SEC1 DER (what upydev wrote, and what mbedtls parses on every port).
  */
 import { UserError } from "../cli/errors.ts";
-import { concat, encode, integer, octetString, oid, sequence } from "./der.ts";
+import { encode, integer, octetString, oid, sequence } from "./der.ts";
+import { concatBytes } from "../bytes/concat.ts";
 
 export const ALGORITHM = { name: "ECDSA", namedCurve: "P-256" } as const;
 export const SIGNING = { name: "ECDSA", hash: "SHA-256" } as const;
@@ -47,7 +48,7 @@ export async function importPkcs8(pkcs8: Uint8Array, source: string): Promise<Ke
 export async function sec1Der(pair: KeyPair): Promise<Uint8Array> {
   const jwk = await crypto.subtle.exportKey("jwk", pair.privateKey);
   const scalar = Uint8Array.fromBase64(jwk.d!, { alphabet: "base64url" });
-  const point = concat([
+  const point = concatBytes([
     Uint8Array.of(4),
     Uint8Array.fromBase64(jwk.x!, { alphabet: "base64url" }),
     Uint8Array.fromBase64(jwk.y!, { alphabet: "base64url" }),
@@ -56,7 +57,7 @@ export async function sec1Der(pair: KeyPair): Promise<Uint8Array> {
     integer(1),
     octetString(scalar),
     encode(0xa0, oid(OID_PRIME256V1)),
-    encode(0xa1, encode(0x03, concat([Uint8Array.of(0), point]))),
+    encode(0xa1, encode(0x03, concatBytes([Uint8Array.of(0), point]))),
   );
 }
 

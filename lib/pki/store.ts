@@ -3,6 +3,7 @@
  * crash or a wrong passphrase never leaves a half-written key. File names follow upydev's store.
  */
 import { UserError } from "../cli/errors.ts";
+import { ensureDir, writeFileAtomic } from "../config/files.ts";
 
 export const CA_KEY = "ROOT_CA_key.pem";
 export const CA_CERT = "ROOT_CA_cert.pem";
@@ -63,14 +64,13 @@ export class PkiStore {
   }
 
   async ensureDir(): Promise<void> {
-    await Deno.mkdir(this.dir, { recursive: true, mode: 0o700 });
-    if (Deno.build.os !== "windows") await Deno.chmod(this.dir, 0o700);
+    await ensureDir(this.dir, 0o700);
   }
 
   /** Writes several files so that each appears whole; all data is prepared by the caller before this runs. */
   async write(files: Record<string, string | Uint8Array>): Promise<void> {
     await this.ensureDir();
-    for (const [name, data] of Object.entries(files)) await writeFileAtomic(this.path(name), data);
+    for (const [name, data] of Object.entries(files)) await writeSecretFile(this.path(name), data);
   }
 
   async rename(from: string, to: string): Promise<void> {
@@ -92,22 +92,11 @@ export class PkiStore {
   }
 }
 
-/** Temp file 0600 in the same folder, then rename: readers see the old file or the new one, never a mix. */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
-  const temp = `${path}.${crypto.getRandomValues(new Uint8Array(6)).toHex()}.tmp`;
+/** Secrets are written 0600 through a temp file and a rename; a failure names the file. */
+export async function writeSecretFile(path: string, data: string | Uint8Array): Promise<void> {
   try {
-    const file = await Deno.open(temp, { write: true, createNew: true, mode: 0o600 });
-    try {
-      let offset = 0;
-      while (offset < bytes.length) offset += await file.write(bytes.subarray(offset));
-      await file.syncData();
-    } finally {
-      file.close();
-    }
-    await Deno.rename(temp, path);
+    await writeFileAtomic(path, data, { mode: 0o600 });
   } catch (error) {
-    await Deno.remove(temp).catch(() => {});
     throw new UserError(`cannot write ${path}: ${(error as Error).message}`, { cause: error });
   }
 }

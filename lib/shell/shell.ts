@@ -186,7 +186,10 @@ export class Shell {
         const bar = new ProgressBar(this.#io, label);
         return (done, total) => {
           bar.update(done, total);
-          if (done >= total) bar.finish(done, total);
+          if (done < total) return;
+          bar.finish(done, total);
+          // The bar ends its line with "\n" alone; the terminal is raw, so return to the first column.
+          this.#io.out("\r");
         };
       },
     };

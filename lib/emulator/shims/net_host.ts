@@ -14,6 +14,7 @@ import crypto from "node:crypto";
 import net from "node:net";
 import tls from "node:tls";
 import type { ByteStream, TransportInfo } from "../../transport/stream.ts";
+import { concatBytes } from "../../bytes/concat.ts";
 
 export interface NetHostHooks {
   /**
@@ -107,7 +108,7 @@ class Connection {
 
   async readline(): Promise<Uint8Array> {
     const line = () => {
-      const all = concat(this.chunks);
+      const all = concatBytes(this.chunks);
       const end = all.indexOf(0x0a);
       if (end < 0 && !this.ended && !this.closed) return undefined;
       const taken = end < 0 ? all : all.subarray(0, end + 1);
@@ -396,17 +397,6 @@ export class NetHost {
     if (!context) throw new DeviceError("OSError", [EBADF]);
     return context;
   }
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  if (chunks.length === 1) return chunks[0];
-  const all = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let offset = 0;
-  for (const chunk of chunks) {
-    all.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return all;
 }
 
 /** DER (what the device stores) or PEM (which ESP32's mbedtls also parses) → PEM for node:tls. */

@@ -8,7 +8,7 @@ import { startEmulator } from "../lib/emulator/emulator.ts";
 import { makeOpsCommands } from "../lib/ops/commands.ts";
 import { sha256Hex } from "../lib/ops/files.ts";
 import { recordingIo } from "../lib/ui/io.ts";
-import { assert, assertEquals } from "./webrepl_support/assert.ts";
+import { assert, assertEquals } from "./helpers/assert.ts";
 import { cuttingProxy } from "./webrepl_support/cut_proxy.ts";
 
 const PASSWORD = "emu-pw";

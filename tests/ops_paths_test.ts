@@ -1,6 +1,6 @@
 import { normalizeRemotePath, remoteBasename, remoteDirname, remoteJoin } from "../lib/ops/paths.ts";
 import { pyStr } from "../lib/webrepl/python_literal.ts";
-import { assertEquals } from "./webrepl_support/assert.ts";
+import { assertEquals } from "./helpers/assert.ts";
 
 Deno.test("pyStr escapes quotes, backslashes and control characters; keeps UTF-8", () => {
   assertEquals(pyStr("main.py"), "'main.py'");

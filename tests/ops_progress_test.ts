@@ -1,6 +1,6 @@
 import { recordingIo } from "../lib/ui/io.ts";
 import { ProgressBar } from "../lib/ui/progress.ts";
-import { assertEquals } from "./webrepl_support/assert.ts";
+import { assertEquals } from "./helpers/assert.ts";
 
 function clock() {
   let now = 0;

@@ -1,6 +1,7 @@
 import { UserError } from "../lib/cli/errors.ts";
 import { connectError, connectTcp } from "../lib/transport/tcp.ts";
-import { assert, assertEquals, assertRejects, concat } from "./webrepl_support/assert.ts";
+import { assert, assertEquals, assertRejects } from "./helpers/assert.ts";
+import { concatBytes } from "../lib/bytes/bytes.ts";
 
 Deno.test("tcp: refused connection names host:port", async () => {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -33,7 +34,7 @@ Deno.test("tcp: bytes round trip, info, and a peer reset reads as end of stream"
   await stream.write(Uint8Array.of(0, 255, 13, 10));
   const received: Uint8Array[] = [];
   for (let chunk = await stream.read(); chunk !== null; chunk = await stream.read()) received.push(chunk);
-  assertEquals(concat(received), Uint8Array.of(0, 255, 13, 10));
+  assertEquals(concatBytes(received), Uint8Array.of(0, 255, 13, 10));
   assertEquals(await stream.read(), null);
   stream.close();
   stream.close();

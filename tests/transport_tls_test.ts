@@ -1,7 +1,7 @@
 import tls from "node:tls";
 import { UserError } from "../lib/cli/errors.ts";
 import { cipherBits, connectTls } from "../lib/transport/tls.ts";
-import { assert, assertEquals, assertRejects } from "./webrepl_support/assert.ts";
+import { assert, assertEquals, assertRejects } from "./helpers/assert.ts";
 import { makeTestPki } from "./webrepl_support/test_certs.ts";
 
 /** A node:tls server like the device's: TLS 1.2 only, ECDSA AES-GCM, client certificate required. */

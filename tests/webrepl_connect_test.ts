@@ -4,7 +4,7 @@ import { UserError } from "../lib/cli/errors.ts";
 import type { ByteStream } from "../lib/transport/stream.ts";
 import { openDevice } from "../lib/device/connect.ts";
 import { recordingIo } from "../lib/ui/io.ts";
-import { assert, assertEquals, assertRejects } from "./webrepl_support/assert.ts";
+import { assert, assertEquals, assertRejects } from "./helpers/assert.ts";
 import { fakeDeviceServer } from "./webrepl_support/fake_server.ts";
 import { ScriptedDevice } from "./webrepl_support/memory_stream.ts";
 import { makeTestPki } from "./webrepl_support/test_certs.ts";

@@ -3,7 +3,8 @@ import { checkPassword, DeviceExecError, WebReplSession } from "../lib/webrepl/s
 import { GET_CHUNK_BYTES, wawbRequest, WaWbTransfer } from "../lib/webrepl/transfer.ts";
 import { WsClient } from "../lib/ws/client.ts";
 import { Opcode } from "../lib/ws/frame.ts";
-import { assert, assertEquals, assertRejects, concat } from "./webrepl_support/assert.ts";
+import { assert, assertEquals, assertRejects } from "./helpers/assert.ts";
+import { concatBytes } from "../lib/bytes/bytes.ts";
 import { memoryPair, ScriptedDevice } from "./webrepl_support/memory_stream.ts";
 
 const ascii = (text: string) => new TextEncoder().encode(text);
@@ -290,7 +291,7 @@ Deno.test("wawb: PUT sends the 82-byte header, data frames, and waits for both W
       if (chunks.length === 1) await peer.sendText("\nConcurrent WebREPL connection from x rejected\n");
       chunks.push((await peer.frame())!.payload);
     }
-    assertEquals(concat(chunks), data);
+    assertEquals(concatBytes(chunks), data);
     await peer.sendBinary(ascii("WB\0\0"));
     peer.close();
   });
@@ -315,7 +316,7 @@ for (const size of [0, 255, 256, 257, 1000]) {
         pulls++;
         const chunk = data.subarray(offset, offset + GET_CHUNK_BYTES);
         offset += chunk.length;
-        await peer.sendBinary(concat([Uint8Array.of(chunk.length & 0xff, chunk.length >> 8), chunk]));
+        await peer.sendBinary(concatBytes([Uint8Array.of(chunk.length & 0xff, chunk.length >> 8), chunk]));
         if (chunk.length === 0) break;
       }
       assertEquals(pulls, Math.ceil(size / GET_CHUNK_BYTES) + 1);
@@ -336,7 +337,7 @@ Deno.test("wawb: connection closed mid-GET is reported", async () => {
     await peer.frame();
     await peer.sendBinary(ascii("WB\0\0"));
     await peer.frame();
-    await peer.sendBinary(concat([Uint8Array.of(0, 1), new Uint8Array(256)]));
+    await peer.sendBinary(concatBytes([Uint8Array.of(0, 1), new Uint8Array(256)]));
     peer.close();
   });
   await assertRejects(

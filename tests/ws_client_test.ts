@@ -1,6 +1,6 @@
 import { WsClient, WsHandshakeError, WsTimeoutError } from "../lib/ws/client.ts";
 import { Opcode, WsProtocolError } from "../lib/ws/frame.ts";
-import { assert, assertEquals, assertRejects } from "./webrepl_support/assert.ts";
+import { assert, assertEquals, assertRejects } from "./helpers/assert.ts";
 import { memoryPair, ScriptedDevice } from "./webrepl_support/memory_stream.ts";
 
 const ascii = (text: string) => new TextEncoder().encode(text);

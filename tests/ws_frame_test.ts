@@ -1,3 +1,4 @@
+import { assert, assertEquals } from "./helpers/assert.ts";
 import {
   encodeFrame,
   encodeFrameHeader,
@@ -8,20 +9,6 @@ import {
   type WsErrorCode,
   WsProtocolError,
 } from "../lib/ws/frame.ts";
-
-function assert(condition: unknown, message = "assertion failed"): asserts condition {
-  if (!condition) throw new Error(message);
-}
-
-function assertEquals(actual: unknown, expected: unknown, message = ""): void {
-  const a = JSON.stringify(actual, replacer);
-  const e = JSON.stringify(expected, replacer);
-  if (a !== e) throw new Error(`${message}\nactual:   ${a}\nexpected: ${e}`);
-}
-
-function replacer(_key: string, value: unknown): unknown {
-  return value instanceof Uint8Array ? `hex:${value.toHex()}` : value;
-}
 
 const ascii = (text: string) => new TextEncoder().encode(text);
 const hex = (text: string) => Uint8Array.fromHex(text.replace(/\s+/g, ""));

@@ -9,7 +9,7 @@
  * Layout: Int32 [0] state, [1] chunk length, [2] reply kind; data from byte 16.
  */
 import type { HostValue } from "./protocol.ts";
-import { concatBytes } from "../bytes/concat.ts";
+import { concatBytes } from "../bytes/bytes.ts";
 
 const enum State {
   Idle = 0,

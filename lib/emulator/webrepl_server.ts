@@ -14,6 +14,8 @@
 import { encodeFrameHeader, type Frame, FrameParser, Opcode, WsProtocolError } from "../ws/frame.ts";
 import type { ByteStream } from "../transport/stream.ts";
 import type { EmulatedDeviceCore, TerminalSink } from "./device.ts";
+import { concatBytes, latin1 } from "../bytes/bytes.ts";
+import { connStream } from "../transport/tcp.ts";
 
 const encoder = new TextEncoder();
 const WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -300,7 +302,8 @@ export function listenWebRepl(device: EmulatedDeviceCore, options: WebReplServer
       for await (const conn of listener) {
         // Nagle stays on, as on the device: with split header/payload writes it reproduces the 40 ms trap.
         conn.setNoDelay(false);
-        const stream = connByteStream(conn);
+        const remote = conn.remoteAddr as Deno.NetAddr;
+        const stream = connStream(conn, { kind: "tcp", host: remote.hostname, port: remote.port });
         streams.add(stream);
         const session = acceptConnection(device, stream, options)
           .catch((error) => options.log?.(`webrepl: ${(error as Error).message}`))
@@ -345,7 +348,7 @@ async function acceptConnection(
   }
   const digest = await crypto.subtle.digest(
     "SHA-1",
-    concatBytes(upgrade.key, encoder.encode(WEBSOCKET_GUID)),
+    concatBytes([upgrade.key, encoder.encode(WEBSOCKET_GUID)]),
   );
   await stream.write(
     encoder.encode(
@@ -387,7 +390,7 @@ async function readUpgradeRequest(
     if (newline === -1) {
       const chunk = await stream.read().catch(() => null);
       if (!chunk) return { key: null, rest: new Uint8Array(0) };
-      buffered = concatBytes(buffered, chunk);
+      buffered = concatBytes([buffered, chunk]);
       continue;
     }
     const line = buffered.subarray(0, newline + 1);
@@ -415,41 +418,4 @@ function stripBytes(bytes: Uint8Array): Uint8Array {
   while (start < end && isSpace(bytes[start])) start++;
   while (end > start && isSpace(bytes[end - 1])) end--;
   return bytes.subarray(start, end);
-}
-
-/** Byte-per-char decoding (not TextDecoder("latin1"), which is windows-1252). */
-function latin1(bytes: Uint8Array): string {
-  let text = "";
-  for (const byte of bytes) text += String.fromCharCode(byte);
-  return text;
-}
-
-function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
-}
-
-function connByteStream(conn: Deno.TcpConn): ByteStream {
-  const remote = conn.remoteAddr as Deno.NetAddr;
-  const buffer = new Uint8Array(65536);
-  let closed = false;
-  return {
-    async read() {
-      if (closed) return null;
-      const count = await conn.read(buffer);
-      return count === null ? null : buffer.slice(0, count);
-    },
-    async write(bytes) {
-      let offset = 0;
-      while (offset < bytes.length) offset += await conn.write(bytes.subarray(offset));
-    },
-    close() {
-      if (closed) return;
-      closed = true;
-      conn.close();
-    },
-    info: { kind: "tcp", host: remote.hostname, port: remote.port },
-  };
 }

@@ -2,7 +2,7 @@
  * Minimal DER: just what PKCS#8, PBES2 and SEC1 need. Hand-written because @peculiar/asn1-schema has no PBES2
  * schemas and its decorators need `experimentalDecorators` (see notes/deno-platform.md §6).
  */
-import { concatBytes } from "../bytes/concat.ts";
+import { concatBytes } from "../bytes/bytes.ts";
 
 export const TAG = {
   integer: 0x02,

@@ -26,7 +26,7 @@ import {
 } from "./der.ts";
 import { pkcs8FromSec1 } from "./keys.ts";
 import { decodePemBlocks, encodePem } from "./pem.ts";
-import { concatBytes } from "../bytes/concat.ts";
+import { concatBytes } from "../bytes/bytes.ts";
 
 const OID_PBES2 = "1.2.840.113549.1.5.13";
 const OID_PBKDF2 = "1.2.840.113549.1.5.12";

@@ -4,7 +4,7 @@
  */
 import { UserError } from "../cli/errors.ts";
 import { encode, integer, octetString, oid, sequence } from "./der.ts";
-import { concatBytes } from "../bytes/concat.ts";
+import { concatBytes } from "../bytes/bytes.ts";
 
 export const ALGORITHM = { name: "ECDSA", namedCurve: "P-256" } as const;
 export const SIGNING = { name: "ECDSA", hash: "SHA-256" } as const;

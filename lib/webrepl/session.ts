@@ -9,6 +9,7 @@ import { UserError } from "../cli/errors.ts";
 import { formatAddress } from "../transport/tcp.ts";
 import { type WsClient, type WsMessage, WsTimeoutError } from "../ws/client.ts";
 import { Opcode, WsProtocolError } from "../ws/frame.ts";
+import { concatBytes, fromLatin1, latin1 } from "../bytes/bytes.ts";
 
 /** Longest password the device stores (`char webrepl_passwd[10]` with its terminator). */
 export const MAX_PASSWORD_LENGTH = 9;
@@ -250,7 +251,7 @@ export class WebReplSession {
       const first = source.subarray(0, Math.min(2 * window, RAW_CHUNK_BYTES) - 4);
       const complete = first.length === source.length;
       await this.#sendText(
-        concat([ENTER_RAW_PASTE, first, complete ? Uint8Array.of(CTRL_D) : new Uint8Array(0)]),
+        concatBytes([ENTER_RAW_PASTE, first, complete ? Uint8Array.of(CTRL_D) : new Uint8Array(0)]),
       );
       const answer = await this.#readBytes(4, "the raw-paste answer");
       if (answer[0] !== 0x52 || answer[1] !== 0x01 || (answer[2] | (answer[3] << 8)) !== window) {
@@ -455,7 +456,7 @@ export class WebReplSession {
       }
       if (index >= 0) {
         this.#buffer = this.#buffer.slice(1);
-        return concat(collected);
+        return concatBytes(collected);
       }
       if (!(await this.#fill(inactivityMs, what))) throw this.#lost(what);
     }
@@ -515,29 +516,6 @@ function indexOf(haystack: Uint8Array, needle: Uint8Array): number {
     return i;
   }
   return -1;
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
-}
-
-/** One char per byte (not TextDecoder("latin1"), which is windows-1252). */
-function latin1(bytes: Uint8Array): string {
-  let text = "";
-  for (const byte of bytes) text += String.fromCharCode(byte);
-  return text;
-}
-
-function fromLatin1(text: string): Uint8Array {
-  const bytes = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
-  return bytes;
 }
 
 function delay(ms: number): Promise<void> {

@@ -22,11 +22,11 @@ export function assertStringIncludes(actual: string, expected: string): void {
   }
 }
 
-export async function assertRejects(
+export async function assertRejects<E extends Error = Error>(
   fn: () => Promise<unknown>,
-  errorClass?: abstract new (...args: never[]) => Error,
+  errorClass?: abstract new (...args: never[]) => E,
   messageIncludes?: string | RegExp,
-): Promise<Error> {
+): Promise<E> {
   try {
     await fn();
   } catch (error) {
@@ -44,16 +44,16 @@ export async function assertRejects(
         message: `expected message to match ${messageIncludes}: ${message}`,
       });
     }
-    return error as Error;
+    return error as E;
   }
   throw new assert.AssertionError({ message: "expected a rejection" });
 }
 
-export function assertThrows(
+export function assertThrows<E extends Error = Error>(
   fn: () => unknown,
-  errorClass?: abstract new (...args: never[]) => Error,
+  errorClass?: abstract new (...args: never[]) => E,
   messageIncludes?: string,
-): Error {
+): E {
   try {
     fn();
   } catch (error) {
@@ -67,7 +67,7 @@ export function assertThrows(
         }`,
       });
     }
-    return error as Error;
+    return error as E;
   }
   throw new assert.AssertionError({ message: "expected an exception" });
 }

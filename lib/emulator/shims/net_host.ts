@@ -14,7 +14,7 @@ import crypto from "node:crypto";
 import net from "node:net";
 import tls from "node:tls";
 import type { ByteStream, TransportInfo } from "../../transport/stream.ts";
-import { concatBytes } from "../../bytes/concat.ts";
+import { concatBytes } from "../../bytes/bytes.ts";
 
 export interface NetHostHooks {
   /**

@@ -51,10 +51,13 @@ Deno.test("shell: header, prompt, file commands, REPL toggle and exit against th
       await step("mkdir lib/sub\r", "esp32@esp_room1:~ $ ");
       await step("cd lib\r", "esp32@esp_room1:~/lib $ ");
       assertStringIncludes(await step("pwd\r", "$ "), "/lib\r\n");
-      await step("put hello.py\r", "/lib/hello.py: 25 bytes");
+      await step("put hello.py\r", "hello.py -> /lib/hello.py (25 bytes)");
       assertStringIncludes(await step("ls\r", "$ "), "hello.py  sub/\r\n");
       assertStringIncludes(await step("cat hello.py\r", "$ "), "print('hello from file')\r\n");
-      assertStringIncludes(await step("get hello.py copy.py\r", "$ "), "copy.py: 25 bytes");
+      assertStringIncludes(
+        await step("get hello.py copy.py\r", "$ "),
+        `/lib/hello.py -> ${local}/copy.py (25 bytes)`,
+      );
       assertEquals(await Deno.readTextFile(`${local}/copy.py`), "print('hello from file')\n");
       assertStringIncludes(
         await step("cat nope.txt\r", "$ "),

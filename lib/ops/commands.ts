@@ -2,13 +2,11 @@
  * One-shot device commands: put, get, ls, cat, rm, mkdir, exec, info, repl. Each opens the device, does one
  * thing through DeviceFiles / the session, and always closes the connection.
  */
-import { basename, dirname, join, resolve } from "node:path";
 import { type CommandContext, type CommandSpec, optionFlag } from "../cli/command.ts";
-import { UserError } from "../cli/errors.ts";
 import type { DeviceConnection, OpenDeviceOptions } from "../device/connect.ts";
 import { withDevice as withTargetDevice } from "../device/use_device.ts";
-import { ProgressBar } from "../ui/progress.ts";
-import { normalizeRemotePath, remoteBasename, remoteJoin } from "./paths.ts";
+import { normalizeRemotePath, remoteBasename } from "./paths.ts";
+import { describeTransfer, downloadFile, uploadFile } from "./transfers.ts";
 
 export interface OpsCommandDeps {
   /** Connection options (timeouts) for tests. */
@@ -32,19 +30,9 @@ export function makeOpsCommands(deps: OpsCommandDeps = {}): CommandSpec[] {
     device: true,
     async run(context) {
       const [source, destination] = context.args.positionals;
-      const data = await readLocal(resolve(context.io.cwd(), source), source);
       await withDevice(context, async (device) => {
-        let target = normalizeRemotePath(destination ?? basename(source));
-        if (destination?.endsWith("/") || (await device.files.stat(target))?.isDir) {
-          target = remoteJoin(target, basename(source));
-        }
-        const bar = new ProgressBar(context.io, `put ${basename(source)}`);
-        const start = context.io.now();
-        await device.files.put(data, target, (done, total) => bar.update(done, total));
-        bar.finish(data.length, data.length);
-        context.io.out(
-          `${source} -> ${target} (${data.length} bytes, ${rate(data.length, context.io.now() - start)})\n`,
-        );
+        const report = await uploadFile(device.files, context.io, source, destination ?? "/");
+        context.io.out(`${describeTransfer(report)}\n`);
       });
     },
   };
@@ -59,18 +47,14 @@ export function makeOpsCommands(deps: OpsCommandDeps = {}): CommandSpec[] {
     device: true,
     async run(context) {
       const [source, destination] = context.args.positionals;
-      const remote = normalizeRemotePath(source);
-      let local = resolve(context.io.cwd(), destination ?? remoteBasename(remote));
-      if (await isLocalDirectory(local)) local = join(local, remoteBasename(remote));
       await withDevice(context, async (device) => {
-        const bar = new ProgressBar(context.io, `get ${remoteBasename(remote)}`);
-        const start = context.io.now();
-        const data = await device.files.get(remote, (done, total) => bar.update(done, total));
-        bar.finish(data.length, data.length);
-        await writeLocalAtomic(local, data);
-        context.io.out(
-          `${remote} -> ${local} (${data.length} bytes, ${rate(data.length, context.io.now() - start)})\n`,
+        const report = await downloadFile(
+          device.files,
+          context.io,
+          source,
+          destination ?? remoteBasename(source),
         );
+        context.io.out(`${describeTransfer(report)}\n`);
       });
     },
   };
@@ -255,43 +239,6 @@ async function terminal(context: CommandContext, device: DeviceConnection): Prom
 }
 
 /** Reads a local file; errors name it as the user typed it. */
-async function readLocal(path: string, shown: string): Promise<Uint8Array> {
-  try {
-    return await Deno.readFile(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) throw new UserError(`no such local file: ${shown}`);
-    if (error instanceof Deno.errors.IsADirectory) throw new UserError(`${shown} is a directory`);
-    throw new UserError(`cannot read ${shown}: ${(error as Error).message}`);
-  }
-}
-
-async function isLocalDirectory(path: string): Promise<boolean> {
-  try {
-    return (await Deno.stat(path)).isDirectory;
-  } catch {
-    return false;
-  }
-}
-
-/** Writes to a temporary sibling, then renames: a failed download never leaves a partial file. */
-export async function writeLocalAtomic(path: string, data: Uint8Array): Promise<void> {
-  const temporary = join(dirname(path), `.${basename(path)}.upytmp-${crypto.randomUUID().slice(0, 8)}`);
-  try {
-    await Deno.writeFile(temporary, data);
-    await Deno.rename(temporary, path);
-  } catch (error) {
-    await Deno.remove(temporary).catch(() => {});
-    if (error instanceof Deno.errors.NotFound) {
-      throw new UserError(`local directory ${dirname(path)} does not exist`);
-    }
-    throw new UserError(`cannot write ${path}: ${(error as Error).message}`);
-  }
-}
-
-function rate(bytes: number, ms: number): string {
-  return `${(bytes / 1024 / Math.max(ms / 1000, 0.001)).toFixed(1)} KB/s`;
-}
-
 function kb(bytes: number): string {
   return `${(bytes / 1024).toFixed(0)} KB`;
 }

@@ -7,7 +7,6 @@
 import { oneLine, UserError } from "../cli/errors.ts";
 import type { DeviceFiles } from "../ops/files.ts";
 import type { TransportInfo } from "../transport/stream.ts";
-import { ProgressBar } from "../ui/progress.ts";
 import type { Io } from "../ui/io.ts";
 import type { WebReplSession } from "../webrepl/session.ts";
 import { type EditorEvent, LineEditor, shellKeyOf } from "./line_editor.ts";
@@ -182,16 +181,6 @@ export class Shell {
       io: this.#io,
       state: this.#state,
       print: (text) => this.#io.out(text),
-      progress: (label) => {
-        const bar = new ProgressBar(this.#io, label);
-        return (done, total) => {
-          bar.update(done, total);
-          if (done < total) return;
-          bar.finish(done, total);
-          // The bar ends its line with "\n" alone; the terminal is raw, so return to the first column.
-          this.#io.out("\r");
-        };
-      },
     };
   }
 

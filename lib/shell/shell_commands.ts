@@ -7,7 +7,7 @@ import type { DeviceFiles } from "../ops/files.ts";
 import { normalizeRemotePath, remoteBasename, remoteJoin } from "../ops/paths.ts";
 import { pyStr } from "../webrepl/python_literal.ts";
 import type { Io } from "../ui/io.ts";
-import { writeFileAtomic } from "../config/files.ts";
+import { describeTransfer, downloadFile, uploadFile } from "../ops/transfers.ts";
 
 export interface ShellState {
   /** Device working directory (absolute). */
@@ -22,7 +22,6 @@ export interface ShellCommandContext {
   state: ShellState;
   /** Writes terminal text (the shell is in raw mode: lines end with \r\n). */
   print(text: string): void;
-  progress(label: string, total: number): (done: number, total: number) => void;
 }
 
 interface ShellCommand {
@@ -106,39 +105,29 @@ export const SHELL_COMMANDS: Record<string, ShellCommand> = {
   put: {
     usage: "put SRC [DST]",
     help: "upload a local file into the device directory (or to DST)",
-    async run(words, { files, state, print, progress }) {
+    async run(words, { files, io, state, print }) {
       if (words.length < 1 || words.length > 2) throw new UserError("usage: put SRC [DST]");
-      const source = localPath(state, words[0]);
-      let data: Uint8Array;
-      try {
-        data = await Deno.readFile(source);
-      } catch (error) {
-        if (error instanceof Deno.errors.NotFound) throw new UserError(`no such local file: ${source}`);
-        if (error instanceof Deno.errors.IsADirectory) throw new UserError(`${source} is a directory`);
-        throw error;
-      }
-      const name = source.slice(source.lastIndexOf("/") + 1);
-      let target = devicePath(state, words[1] ?? name);
-      if (words[1] !== undefined && (await files.stat(target))?.isDir) target = remoteJoin(target, name);
-      await files.put(data, target, progress(target, data.length));
-      print(`${target}: ${data.length} bytes\r\n`);
+      const report = await uploadFile(
+        files,
+        io,
+        localPath(state, words[0]),
+        devicePath(state, words[1] ?? ".") + "/",
+      );
+      print(`\r${describeTransfer(report)}\r\n`);
     },
   },
   get: {
     usage: "get SRC [DST]",
     help: "download a device file into the local directory (or to DST)",
-    async run(words, { files, state, print, progress }) {
+    async run(words, { files, io, state, print }) {
       if (words.length < 1 || words.length > 2) throw new UserError("usage: get SRC [DST]");
-      const source = devicePath(state, words[0]);
-      const stat = await files.stat(source);
-      if (stat === null) throw new UserError(`no such file on the device: ${source}`);
-      const data = await files.get(source, progress(source, stat.size));
-      let target = localPath(state, words[1] ?? remoteBasename(source));
-      if ((await Deno.stat(target).catch(() => null))?.isDirectory) {
-        target = `${target}/${remoteBasename(source)}`;
-      }
-      await writeFileAtomic(target, data, { mode: 0o644 });
-      print(`${target}: ${data.length} bytes\r\n`);
+      const report = await downloadFile(
+        files,
+        io,
+        devicePath(state, words[0]),
+        localPath(state, words[1] ?? "."),
+      );
+      print(`\r${describeTransfer(report)}\r\n`);
     },
   },
   rm: {

@@ -1,0 +1,98 @@
+/**
+ * Whole-file transfers between this computer and the device, with a progress bar, as `put`/`get` and the
+ * shell's put/get run them. Device-side safety (temporary name, verification, rename) lives in DeviceFiles;
+ * the local side is written through a temporary file and a rename too.
+ */
+import { basename, dirname, join, resolve } from "node:path";
+import { UserError } from "../cli/errors.ts";
+import { writeFileAtomic } from "../config/files.ts";
+import type { Io } from "../ui/io.ts";
+import { ProgressBar } from "../ui/progress.ts";
+import type { DeviceFiles } from "./files.ts";
+import { normalizeRemotePath, remoteBasename, remoteJoin } from "./paths.ts";
+
+export interface TransferReport {
+  from: string;
+  to: string;
+  bytes: number;
+  ms: number;
+}
+
+/** Transfers shorter than this show no rate: connection set-up and verification would dominate it. */
+const RATE_SHOWN_AFTER_MS = 1000;
+
+export function describeTransfer(report: TransferReport): string {
+  const rate = report.ms >= RATE_SHOWN_AFTER_MS
+    ? `, ${(report.bytes / 1024 / (report.ms / 1000)).toFixed(1)} KB/s`
+    : "";
+  return `${report.from} -> ${report.to} (${report.bytes} bytes${rate})`;
+}
+
+/**
+ * Uploads `localPath` (relative to `io.cwd()`); a `remoteTarget` that is a device directory (or ends with '/')
+ * receives its name.
+ */
+export async function uploadFile(
+  files: DeviceFiles,
+  io: Io,
+  localPath: string,
+  remoteTarget: string,
+): Promise<TransferReport> {
+  const data = await readLocal(resolve(io.cwd(), localPath), localPath);
+  const name = basename(localPath);
+  let target = normalizeRemotePath(remoteTarget);
+  if (remoteTarget.endsWith("/") || (await files.stat(target))?.isDir) target = remoteJoin(target, name);
+  const bar = new ProgressBar(io, `put ${name}`);
+  const start = io.now();
+  await files.put(data, target, (done, total) => bar.update(done, total));
+  bar.finish(data.length, data.length);
+  return { from: localPath, to: target, bytes: data.length, ms: io.now() - start };
+}
+
+/** Downloads `remotePath`; a `localTarget` (relative to `io.cwd()`) that is a directory receives its name. */
+export async function downloadFile(
+  files: DeviceFiles,
+  io: Io,
+  remotePath: string,
+  localTarget: string,
+): Promise<TransferReport> {
+  const remote = normalizeRemotePath(remotePath);
+  const resolved = resolve(io.cwd(), localTarget);
+  const local = await isLocalDirectory(resolved) ? join(localTarget, remoteBasename(remote)) : localTarget;
+  const bar = new ProgressBar(io, `get ${remoteBasename(remote)}`);
+  const start = io.now();
+  const data = await files.get(remote, (done, total) => bar.update(done, total));
+  bar.finish(data.length, data.length);
+  await writeLocal(resolve(io.cwd(), local), data);
+  return { from: remote, to: local, bytes: data.length, ms: io.now() - start };
+}
+
+async function readLocal(path: string, shown: string): Promise<Uint8Array> {
+  try {
+    return await Deno.readFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) throw new UserError(`no such local file: ${shown}`);
+    if (error instanceof Deno.errors.IsADirectory) throw new UserError(`${shown} is a directory`);
+    throw new UserError(`cannot read ${shown}: ${(error as Error).message}`);
+  }
+}
+
+async function isLocalDirectory(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isDirectory;
+  } catch {
+    return false;
+  }
+}
+
+/** A failed download never leaves a partial file: temporary sibling, then rename. */
+async function writeLocal(path: string, data: Uint8Array): Promise<void> {
+  try {
+    await writeFileAtomic(path, data, { mode: 0o644 });
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      throw new UserError(`local directory ${dirname(path)} does not exist`);
+    }
+    throw new UserError(`cannot write ${path}: ${(error as Error).message}`);
+  }
+}

@@ -2,6 +2,7 @@
 import "reflect-metadata";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./helpers/assert.ts";
 import { openssl, opensslOk, P256_GENPKEY } from "./helpers/pki.ts";
+import { sandbox } from "./helpers/cli.ts";
 import { runCli } from "../lib/cli/run.ts";
 import { configCommands } from "../lib/config/commands.ts";
 import type { DeviceTarget } from "../lib/device/target.ts";
@@ -524,4 +525,19 @@ Deno.test("kg grammar: unknown words are usage errors (exit 2)", async () => {
       assertMatch(result.stderr, /^upydev: .+\n$/);
     }
   });
+});
+
+Deno.test("kg ssl host without a CA says how to make one, before asking for any passphrase", async () => {
+  const box = await sandbox();
+  try {
+    const result = await box.run("kg", "ssl", "host");
+    assertEquals(result.code, 1);
+    assertEquals(result.stdout, "");
+    assertEquals(
+      result.stderr,
+      `upydev: ${box.configDir}/pki/ROOT_CA_key.pem not found; create it with \`upydev kg ssl CA\`\n`,
+    );
+  } finally {
+    await box.cleanup();
+  }
 });

@@ -52,7 +52,9 @@ Deno.test("shell: header, prompt, file commands, REPL toggle and exit against th
       await step("cd lib\r", "esp32@esp_room1:~/lib $ ");
       assertStringIncludes(await step("pwd\r", "$ "), "/lib\r\n");
       await step("put hello.py\r", "hello.py -> /lib/hello.py (25 bytes)");
-      assertStringIncludes(await step("ls\r", "$ "), "hello.py  sub/\r\n");
+      await step("put hello.py renamed.py\r", "hello.py -> /lib/renamed.py (25 bytes)");
+      await step("put hello.py sub\r", "hello.py -> /lib/sub/hello.py (25 bytes)");
+      assertStringIncludes(await step("ls\r", "$ "), "hello.py  renamed.py  sub/\r\n");
       assertStringIncludes(await step("cat hello.py\r", "$ "), "print('hello from file')\r\n");
       assertStringIncludes(
         await step("get hello.py copy.py\r", "$ "),
@@ -80,6 +82,8 @@ Deno.test("shell: header, prompt, file commands, REPL toggle and exit against th
         "cd lib",
         "pwd",
         "put hello.py",
+        "put hello.py renamed.py",
+        "put hello.py sub",
         "ls",
         "cat hello.py",
         "get hello.py copy.py",

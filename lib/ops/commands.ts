@@ -6,7 +6,7 @@ import { type CommandContext, type CommandSpec, optionFlag } from "../cli/comman
 import type { DeviceConnection, OpenDeviceOptions } from "../device/connect.ts";
 import { withDevice as withTargetDevice } from "../device/use_device.ts";
 import { normalizeRemotePath, remoteBasename } from "./paths.ts";
-import { describeTransfer, downloadFile, uploadFile } from "./transfers.ts";
+import { describeTransfer, downloadFile, readLocalFile, uploadFile } from "./transfers.ts";
 
 export interface OpsCommandDeps {
   /** Connection options (timeouts) for tests. */
@@ -30,8 +30,9 @@ export function makeOpsCommands(deps: OpsCommandDeps = {}): CommandSpec[] {
     device: true,
     async run(context) {
       const [source, destination] = context.args.positionals;
+      const local = await readLocalFile(context.io, source);
       await withDevice(context, async (device) => {
-        const report = await uploadFile(device.files, context.io, source, destination ?? "/");
+        const report = await uploadFile(device.files, context.io, local, destination ?? "/");
         context.io.out(`${describeTransfer(report)}\n`);
       });
     },

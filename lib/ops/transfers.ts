@@ -28,17 +28,31 @@ export function describeTransfer(report: TransferReport): string {
   return `${report.from} -> ${report.to} (${report.bytes} bytes${rate})`;
 }
 
-/**
- * Uploads `localPath` (relative to `io.cwd()`); a `remoteTarget` that is a device directory (or ends with '/')
- * receives its name.
- */
+export interface LocalFile {
+  /** As the user gave it (relative to `io.cwd()`). */
+  path: string;
+  data: Uint8Array;
+}
+
+/** Reads a file to upload, before any connection is made, so a typo costs no device round trip. */
+export async function readLocalFile(io: Io, path: string): Promise<LocalFile> {
+  const resolved = resolve(io.cwd(), path);
+  try {
+    return { path, data: await Deno.readFile(resolved) };
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) throw new UserError(`no such local file: ${path}`);
+    if (error instanceof Deno.errors.IsADirectory) throw new UserError(`${path} is a directory`);
+    throw new UserError(`cannot read ${path}: ${(error as Error).message}`);
+  }
+}
+
+/** Uploads a local file; a `remoteTarget` that is a device directory (or ends with '/') receives its name. */
 export async function uploadFile(
   files: DeviceFiles,
   io: Io,
-  localPath: string,
+  { path: localPath, data }: LocalFile,
   remoteTarget: string,
 ): Promise<TransferReport> {
-  const data = await readLocal(resolve(io.cwd(), localPath), localPath);
   const name = basename(localPath);
   let target = normalizeRemotePath(remoteTarget);
   if (remoteTarget.endsWith("/") || (await files.stat(target))?.isDir) target = remoteJoin(target, name);
@@ -65,16 +79,6 @@ export async function downloadFile(
   bar.finish(data.length, data.length);
   await writeLocal(resolve(io.cwd(), local), data);
   return { from: remote, to: local, bytes: data.length, ms: io.now() - start };
-}
-
-async function readLocal(path: string, shown: string): Promise<Uint8Array> {
-  try {
-    return await Deno.readFile(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) throw new UserError(`no such local file: ${shown}`);
-    if (error instanceof Deno.errors.IsADirectory) throw new UserError(`${shown} is a directory`);
-    throw new UserError(`cannot read ${shown}: ${(error as Error).message}`);
-  }
 }
 
 async function isLocalDirectory(path: string): Promise<boolean> {

@@ -215,7 +215,9 @@ function validityOptions(context: CommandContext): ValidityOptions {
   return options;
 }
 
-async function caPassphrase(io: Io): Promise<string> {
+async function caPassphrase(io: Io, store: PkiStore): Promise<string> {
+  // No point asking for the passphrase of a CA that is not there.
+  await store.readText(CA_KEY, "kg ssl CA");
   return io.env(CA_PASSPHRASE_ENV) ?? await readPassphrase(io, "Enter passphrase for ROOT CA key: ");
 }
 
@@ -255,7 +257,7 @@ async function newCa(context: CommandContext, store: PkiStore, connect: KeyTrans
 
 async function newHost(context: CommandContext, store: PkiStore): Promise<void> {
   const { io, args } = context;
-  const caSecret = await caPassphrase(io);
+  const caSecret = await caPassphrase(io, store);
   await loadCa(store, caSecret); // a wrong CA passphrase fails before the new passphrase is asked for
   const explicitTarget = args.atName !== undefined || args.options["-@"] !== undefined ||
     args.options["-p"] !== undefined;
@@ -308,7 +310,7 @@ async function deviceCertificate(
       io.out("Getting unique id...\n");
       uid = await readUniqueId(link!);
     }
-    const caSecret = await caPassphrase(io);
+    const caSecret = await caPassphrase(io, store);
     const altNames = names.map(altNameFor);
     const ips = altNames.filter((entry) => entry.type === "ip").map((entry) => entry.value);
     const dnsNames = altNames.filter((entry) => entry.type === "dns").map((entry) => entry.value);
@@ -365,7 +367,7 @@ async function onboardDevice(
   const target = await context.resolveDevice();
   const name = optionString(args, "--name") ?? target.name ?? "upydevice";
   const altNames = deviceNames(context, target).map(altNameFor);
-  const caSecret = await caPassphrase(io);
+  const caSecret = await caPassphrase(io, store);
   await loadCa(store, caSecret); // a wrong passphrase fails before the device spends seconds on its key
   await withLink(context, connect, async (link) => {
     io.out("Getting unique id...\n");

@@ -7,7 +7,7 @@ import type { DeviceFiles } from "../ops/files.ts";
 import { normalizeRemotePath, remoteBasename, remoteJoin } from "../ops/paths.ts";
 import { pyStr } from "../webrepl/python_literal.ts";
 import type { Io } from "../ui/io.ts";
-import { describeTransfer, downloadFile, uploadFile } from "../ops/transfers.ts";
+import { describeTransfer, downloadFile, readLocalFile, uploadFile } from "../ops/transfers.ts";
 
 export interface ShellState {
   /** Device working directory (absolute). */
@@ -107,12 +107,9 @@ export const SHELL_COMMANDS: Record<string, ShellCommand> = {
     help: "upload a local file into the device directory (or to DST)",
     async run(words, { files, io, state, print }) {
       if (words.length < 1 || words.length > 2) throw new UserError("usage: put SRC [DST]");
-      const report = await uploadFile(
-        files,
-        io,
-        localPath(state, words[0]),
-        devicePath(state, words[1] ?? ".") + "/",
-      );
+      const local = await readLocalFile(io, localPath(state, words[0]));
+      const target = words[1] === undefined ? `${state.cwd}/` : devicePath(state, words[1]);
+      const report = await uploadFile(files, io, local, target);
       print(`\r${describeTransfer(report)}\r\n`);
     },
   },

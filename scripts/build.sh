@@ -28,6 +28,11 @@ else
   for worker in "${workers[@]}"; do
     "$deno" bundle --quiet --frozen --platform=deno -o "$dist/$(basename "$worker")" "$worker"
   done
+  # MicroPython's Emscripten loader reads micropython.wasm next to the (bundled) module that loads it.
+  "$deno" cache --quiet --frozen lib/emulator/worker.ts
+  wasm="$(find "${DENO_DIR:-$root/.deno-cache}/npm" -path '*micropython-webassembly-pyscript/1.27.0/micropython.wasm' | head -1)"
+  [ -n "$wasm" ] || { echo "build: micropython.wasm not found in the Deno cache" >&2; exit 1; }
+  cp "$wasm" "$dist/"
   cat > "$dist/upydev" <<'WRAPPER'
 #!/usr/bin/env bash
 here="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
@@ -36,7 +41,15 @@ WRAPPER
   chmod +x "$dist/upydev"
 fi
 
-# Smoke test: the CLI answers, and the embedded device scripts and the emulator's Workers are there.
+# Smoke test: the CLI answers, the device scripts are embedded, and the emulated device boots and runs Python.
 "$dist/upydev" --version
 "$dist/upydev" update_upyutils --help | grep -q "wss_repl.py"
+log="$(mktemp)"
+"$dist/upydev" emu --password smoke --port 0 --wss-port 0 >"$log" 2>&1 &
+emu=$!
+trap 'kill "$emu" 2>/dev/null || true; rm -f "$log"' EXIT
+for _ in $(seq 1 100); do grep -q "ws://" "$log" && break; sleep 0.1; done
+address="$(grep -o '127\.0\.0\.1:[0-9]*' "$log" | head -1)"
+[ -n "$address" ] || { cat "$log" >&2; echo "build: the emulator did not start" >&2; exit 1; }
+[ "$("$dist/upydev" exec -t "$address" -p smoke 'import sys; print(sys.platform)' | tr -d '\r')" = "esp32" ]
 echo "build: $(ls "$dist" | tr '\n' ' ')" >&2

@@ -109,6 +109,7 @@ Deno.test("grammar: mistakes are UsageErrors naming the token, with a suggestion
     ["put a -x", "unknown option '-x' for 'put'"],
     ["put a --recursiv", "(did you mean '--recursive'?)"],
     ["put a -t", "option '-t' needs a value (ADDR)"],
+    ["put a -t -p pw", "option '-t' needs a value (ADDR)"],
     ["put a -@", "option '-@' needs at least one NAME"],
     ["put", "'put' needs more arguments: usage: upydev put SRC [DST]"],
     ["put a b c", "unexpected argument 'c' for 'put'"],

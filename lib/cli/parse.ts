@@ -91,7 +91,10 @@ export function parseCommandLine(argv: string[], table: CommandSpec[]): Invocati
       if (inlineValue !== undefined) throw new UsageError(`option '${name}' takes no value`);
       parsed.options[key] = true;
     } else if (option.kind === "value") {
-      const value = inlineValue ?? rest[++i];
+      const next = rest[i + 1];
+      // `-t -p pw`: a forgotten value must not swallow the next option.
+      const nextIsOption = next !== undefined && options.some((candidate) => candidate.names.includes(next));
+      const value = inlineValue ?? (nextIsOption ? undefined : rest[++i]);
       if (value === undefined) {
         throw new UsageError(
           `option '${name}' needs a value${option.valueName ? ` (${option.valueName})` : ""}`,

@@ -21,7 +21,7 @@ async function withPluginEmulator(body: (emu: Awaited<ReturnType<typeof startEmu
   const emu = await startEmulator({
     password: "secret",
     port: 0,
-    workerModules: [new URL("./emulator_bridge_plugin.ts", import.meta.url)],
+    workerModules: [new URL("./helpers/emulator_bridge_plugin.ts", import.meta.url)],
     hostCalls: {
       upper: async (payload: HostValue) => {
         await new Promise((resolve) => setTimeout(resolve, 20));

@@ -3,7 +3,7 @@ import { assert, assertEquals } from "./helpers/assert.ts";
 import { serveEmulator } from "../lib/emulator/commands.ts";
 import { recordingIo } from "../lib/ui/io.ts";
 import type { ParsedArgs } from "../lib/cli/command.ts";
-import { WireClient } from "./emulator_wire.ts";
+import { WireClient } from "./helpers/emulator_wire.ts";
 
 function args(options: Record<string, string>): ParsedArgs {
   return { action: "emu", positionals: [], options };

@@ -1,7 +1,7 @@
 /** WA/WB against the emulator with hand-built frames: byte-exact PUT/GET, errors that close, flash full, persistence. */
 import { assert, assertEquals } from "./helpers/assert.ts";
 import { type EmulatedDevice, startEmulator } from "../lib/emulator/emulator.ts";
-import { encoder, fileHeader, get, latin1, put, WB_OK, WireClient } from "./emulator_wire.ts";
+import { encoder, fileHeader, get, latin1, put, WB_OK, WireClient } from "./helpers/emulator_wire.ts";
 
 const PASSWORD = "secret";
 

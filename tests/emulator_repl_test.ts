@@ -1,7 +1,7 @@
 /** The emulated device's REPL over WebREPL: ESP32 identity, raw REPL, raw-paste flow control, resets, time limit. */
 import { assert, assertEquals } from "./helpers/assert.ts";
 import { type EmulatedDevice, type EmulatorOptions, startEmulator } from "../lib/emulator/emulator.ts";
-import { encoder, latin1, WireClient } from "./emulator_wire.ts";
+import { encoder, latin1, WireClient } from "./helpers/emulator_wire.ts";
 
 const PASSWORD = "secret";
 

@@ -1,7 +1,14 @@
 /** The emulator's WebREPL server against hand-built wire bytes: upgrade, login, framing, one client at a time. */
 import { assert, assertEquals } from "./helpers/assert.ts";
 import { startEmulator } from "../lib/emulator/emulator.ts";
-import { buildFrame, decoder, encoder, latin1, UPGRADE_REQUEST, WireClient } from "./emulator_wire.ts";
+import {
+  buildFrame,
+  decoder,
+  encoder,
+  latin1,
+  UPGRADE_REQUEST,
+  WireClient,
+} from "./helpers/emulator_wire.ts";
 
 const PASSWORD = "secret";
 

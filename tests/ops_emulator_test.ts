@@ -9,7 +9,7 @@ import { makeOpsCommands } from "../lib/ops/commands.ts";
 import { sha256Hex } from "../lib/ops/files.ts";
 import { recordingIo } from "../lib/ui/io.ts";
 import { assert, assertEquals } from "./helpers/assert.ts";
-import { cuttingProxy } from "./webrepl_support/cut_proxy.ts";
+import { cuttingProxy } from "./helpers/cut_proxy.ts";
 
 const PASSWORD = "emu-pw";
 

@@ -2,7 +2,7 @@ import tls from "node:tls";
 import { UserError } from "../lib/cli/errors.ts";
 import { cipherBits, connectTls } from "../lib/transport/tls.ts";
 import { assert, assertEquals, assertRejects } from "./helpers/assert.ts";
-import { makeTestPki } from "./webrepl_support/test_certs.ts";
+import { makeTestPki } from "./helpers/test_certs.ts";
 
 /** A node:tls server like the device's: TLS 1.2 only, ECDSA AES-GCM, client certificate required. */
 async function deviceLikeServer(certPem: string, keyPem: string, caPem: string) {

@@ -5,9 +5,9 @@ import type { ByteStream } from "../lib/transport/stream.ts";
 import { openDevice } from "../lib/device/connect.ts";
 import { recordingIo } from "../lib/ui/io.ts";
 import { assert, assertEquals, assertRejects } from "./helpers/assert.ts";
-import { fakeDeviceServer } from "./webrepl_support/fake_server.ts";
-import { ScriptedDevice } from "./webrepl_support/memory_stream.ts";
-import { makeTestPki } from "./webrepl_support/test_certs.ts";
+import { fakeDeviceServer } from "./helpers/fake_server.ts";
+import { ScriptedDevice } from "./helpers/memory_stream.ts";
+import { makeTestPki } from "./helpers/test_certs.ts";
 
 const target = (port: number, password = "secret") => ({ host: "127.0.0.1", port, password, secure: false });
 

@@ -5,7 +5,7 @@ import { WsClient } from "../lib/ws/client.ts";
 import { Opcode } from "../lib/ws/frame.ts";
 import { assert, assertEquals, assertRejects } from "./helpers/assert.ts";
 import { concatBytes } from "../lib/bytes/bytes.ts";
-import { memoryPair, ScriptedDevice } from "./webrepl_support/memory_stream.ts";
+import { memoryPair, ScriptedDevice } from "./helpers/memory_stream.ts";
 
 const ascii = (text: string) => new TextEncoder().encode(text);
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);

@@ -1,7 +1,7 @@
 import { WsClient, WsHandshakeError, WsTimeoutError } from "../lib/ws/client.ts";
 import { Opcode, WsProtocolError } from "../lib/ws/frame.ts";
 import { assert, assertEquals, assertRejects } from "./helpers/assert.ts";
-import { memoryPair, ScriptedDevice } from "./webrepl_support/memory_stream.ts";
+import { memoryPair, ScriptedDevice } from "./helpers/memory_stream.ts";
 
 const ascii = (text: string) => new TextEncoder().encode(text);
 

@@ -1,5 +1,5 @@
 /** A Worker plugin for emulator_bridge_test.ts: Python functions that call main-thread handlers synchronously. */
-import type { WorkerPluginContext } from "../lib/emulator/worker.ts";
+import type { WorkerPluginContext } from "../../lib/emulator/worker.ts";
 
 export function install(context: WorkerPluginContext): void {
   context.mp.registerJsModule("_bridge_test", {

@@ -59,7 +59,7 @@ Deno.test("wss negatives: each a one-line error with a non-zero exit", async () 
     others.push(foreign);
     await Deno.copyFile(`${box.configDir}/pki/ROOT_CA_cert.pem`, `${foreign.configDir}/pki/ROOT_CA_cert.pem`);
     const foreignResult = await run(foreign, `${PASSWORD}:${HOST_PASS}`);
-    assertOneLineFailure(foreignResult, address);
+    assertOneLineFailure(foreignResult, `${address} failed: the device closed the connection`);
 
     // No host certificate at all.
     const bare = await sandbox();
@@ -82,7 +82,7 @@ Deno.test("wss negatives: each a one-line error with a non-zero exit", async () 
       now: new Date("2001-01-01T00:00:00Z"),
       days: 30,
     });
-    assertOneLineFailure(await run(expired, `${PASSWORD}:${HOST_PASS}`), address);
+    assertOneLineFailure(await run(expired, `${PASSWORD}:${HOST_PASS}`), "expired on 2001-01-31");
   } finally {
     await emu.close();
     await box.cleanup();

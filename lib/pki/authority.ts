@@ -252,10 +252,20 @@ export async function loadHostTlsCredentials(
   const keyText = await store.readText(keyFileName, "kg ssl host");
   const secret = passphrase ?? io.env(HOST_PASSPHRASE_ENV) ??
     await readPassphrase(io, `Enter passphrase for key '${keyFileName}': `);
+  const hostCert = parseCertificatePem(certPem, store.path(hostCertName(store.hostId)));
+  // The device's clock may not notice an expired certificate (it starts in 2000); this computer's does.
+  if (hostCert.notAfter.getTime() < Date.now()) {
+    throw new UserError(
+      `host certificate ${hostCertName(store.hostId)} expired on ${
+        hostCert.notAfter.toISOString().slice(0, 10)
+      }; ` +
+        "renew it with `upydev kg ssl host`",
+    );
+  }
   const { pkcs8 } = await decryptPrivateKey(keyText, secret, store.path(keyFileName));
   const keys = await importPkcs8(pkcs8, store.path(keyFileName));
   await checkPair(
-    parseCertificatePem(certPem, store.path(hostCertName(store.hostId))),
+    hostCert,
     keys,
     hostCertName(store.hostId),
     keyFileName,

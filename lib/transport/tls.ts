@@ -88,9 +88,11 @@ function tlsError(error: unknown, address: string, timeoutMs: number): UserError
   ) {
     return new UserError(`TLS to ${address}: device certificate rejected: ${message}`, { cause: error });
   }
-  if (code === "ECONNRESET" || /UnexpectedEof|handshake/i.test(message)) {
+  if (code === "ECONNRESET" || /UnexpectedEof|handshake|disconnected before secure TLS/i.test(message)) {
+    // A device that refuses the client certificate just closes the connection (mbedtls sends no reason).
     return new UserError(
-      `TLS handshake with ${address} failed: ${message} (does the device trust this host's certificate?)`,
+      `TLS handshake with ${address} failed: the device closed the connection; it does not accept this ` +
+        "host's certificate (from another CA, or expired) or is not serving wss",
       { cause: error },
     );
   }

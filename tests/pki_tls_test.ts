@@ -5,7 +5,7 @@
 import "reflect-metadata";
 import * as tls from "node:tls";
 import type { AddressInfo } from "node:net";
-import { assert, assertEquals, assertMatch } from "./helpers/assert.ts";
+import { assert, assertEquals, assertMatch, assertRejects } from "./helpers/assert.ts";
 import { FAST_KDF, testStore, withTempDir } from "./helpers/pki.ts";
 import {
   createCa,
@@ -15,7 +15,9 @@ import {
   loadHostTlsCredentials,
 } from "../lib/pki/authority.ts";
 import { encodePem } from "../lib/pki/pem.ts";
-import { CA_CERT } from "../lib/pki/store.ts";
+import { decryptPrivateKey } from "../lib/pki/key_file.ts";
+import { CA_CERT, hostCertName, hostKeyName } from "../lib/pki/store.ts";
+import { UserError } from "../lib/cli/errors.ts";
 import { certificateProblem } from "../lib/pki/verify.ts";
 import { recordingIo } from "../lib/ui/io.ts";
 
@@ -33,13 +35,15 @@ async function makePki(configDir: string, hostOptions: { now?: Date; days?: numb
   const store = testStore(configDir);
   await createCa(store, { passphrase: CA_PASS, kdf: FAST_KDF });
   await createHost(store, { caPassphrase: CA_PASS, passphrase: HOST_PASS, kdf: FAST_KDF, ...hostOptions });
-  const io = recordingIo({ env: { USER: "carlo" } });
-  const host = await loadHostTlsCredentials(configDir, io, HOST_PASS);
-  assertEquals(host.keyFileName, "HOST_key@6361726c6f.pem");
-  assert(host.keyPem.startsWith("-----BEGIN PRIVATE KEY-----"));
+  // The host's files as they are: loadHostTlsCredentials would refuse an expired certificate before any TLS.
+  const keyFile = await Deno.readTextFile(store.path(hostKeyName(store.hostId)));
+  const { pkcs8 } = await decryptPrivateKey(keyFile, HOST_PASS, "host key");
   return {
     caPem: await Deno.readTextFile(store.path(CA_CERT)),
-    client: { certPem: host.certPem, keyPem: host.keyPem },
+    client: {
+      certPem: await Deno.readTextFile(store.path(hostCertName(store.hostId))),
+      keyPem: encodePem("PRIVATE KEY", pkcs8),
+    },
     async device(options = {}) {
       const device = await issueDeviceCertificate(store, {
         name: "esp_test",
@@ -174,6 +178,11 @@ Deno.test("a client certificate from another CA is rejected by the device", asyn
 Deno.test("an expired host certificate is rejected by the device", async () => {
   await withTempDir(async (dir) => {
     const pki = await makePki(`${dir}/config`, { now: new Date("2010-01-01T00:00:00Z"), days: 30 });
+    await assertRejects(
+      () => loadHostTlsCredentials(`${dir}/config`, recordingIo({ env: { USER: "carlo" } }), HOST_PASS),
+      UserError,
+      "host certificate HOST_cert@6361726c6f.pem expired on 2010-01-31; renew it with `upydev kg ssl host`",
+    );
     const device = await pki.device();
     await withDeviceServer({ ...device, caPem: pki.caPem }, async (port, outcome) => {
       const result = await connect(port, pki.caPem, pki.client);

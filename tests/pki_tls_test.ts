@@ -5,7 +5,7 @@
 import "reflect-metadata";
 import * as tls from "node:tls";
 import type { AddressInfo } from "node:net";
-import { assert, assertEquals, assertMatch, assertRejects } from "./helpers/assert.ts";
+import { assertEquals, assertMatch, assertRejects } from "./helpers/assert.ts";
 import { FAST_KDF, testStore, withTempDir } from "./helpers/pki.ts";
 import {
   createCa,

@@ -1,23 +1,16 @@
 /** WA/WB against the emulator with hand-built frames: byte-exact PUT/GET, errors that close, flash full, persistence. */
 import { assert, assertEquals } from "./helpers/assert.ts";
-import { type EmulatedDevice, startEmulator } from "../lib/emulator/emulator.ts";
-import { encoder, fileHeader, get, latin1, put, WB_OK, WireClient } from "./helpers/emulator_wire.ts";
-
-const PASSWORD = "secret";
-
-async function withSession(
-  body: (client: WireClient, emu: EmulatedDevice) => Promise<void>,
-  options: { flashSize?: number; flashDir?: string } = {},
-): Promise<void> {
-  const emu = await startEmulator({ password: PASSWORD, port: 0, ...options });
-  const client = await WireClient.login(emu.port, PASSWORD);
-  try {
-    await body(client, emu);
-  } finally {
-    client.close();
-    await emu.close();
-  }
-}
+import { startEmulator } from "../lib/emulator/emulator.ts";
+import {
+  encoder,
+  fileHeader,
+  get,
+  latin1,
+  PASSWORD,
+  put,
+  WB_OK,
+  withSession,
+} from "./helpers/emulator_wire.ts";
 
 function pattern(size: number): Uint8Array {
   const data = new Uint8Array(size);

@@ -1,23 +1,6 @@
 /** The emulated device's REPL over WebREPL: ESP32 identity, raw REPL, raw-paste flow control, resets, time limit. */
 import { assert, assertEquals } from "./helpers/assert.ts";
-import { type EmulatedDevice, type EmulatorOptions, startEmulator } from "../lib/emulator/emulator.ts";
-import { encoder, latin1, WireClient } from "./helpers/emulator_wire.ts";
-
-const PASSWORD = "secret";
-
-async function withSession(
-  body: (client: WireClient, emu: EmulatedDevice) => Promise<void>,
-  options: Partial<EmulatorOptions> = {},
-): Promise<void> {
-  const emu = await startEmulator({ password: PASSWORD, port: 0, ...options });
-  const client = await WireClient.login(emu.port, PASSWORD);
-  try {
-    await body(client, emu);
-  } finally {
-    client.close();
-    await emu.close();
-  }
-}
+import { encoder, latin1, PASSWORD, WireClient, withSession } from "./helpers/emulator_wire.ts";
 
 /** Sends a friendly-REPL line and returns what came back after the echo, up to the next prompt. */
 async function evaluate(client: WireClient, line: string): Promise<string> {

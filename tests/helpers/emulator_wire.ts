@@ -3,6 +3,8 @@
  * here (not with lib/ws), so the emulator is checked against the protocol itself.
  */
 
+import { type EmulatedDevice, type EmulatorOptions, startEmulator } from "../../lib/emulator/emulator.ts";
+
 export const encoder = new TextEncoder();
 export const decoder = new TextDecoder();
 
@@ -249,4 +251,21 @@ export async function get(client: WireClient, name: string): Promise<{ data: Uin
     offset += part.length;
   }
   return { data, chunks };
+}
+
+export const PASSWORD = "secret";
+
+/** An emulator with one logged-in wire client, both closed afterwards. */
+export async function withSession(
+  body: (client: WireClient, emu: EmulatedDevice) => Promise<void>,
+  options: Partial<EmulatorOptions> = {},
+): Promise<void> {
+  const emu = await startEmulator({ password: PASSWORD, port: 0, ...options });
+  const client = await WireClient.login(emu.port, PASSWORD);
+  try {
+    await body(client, emu);
+  } finally {
+    client.close();
+    await emu.close();
+  }
 }

@@ -15,6 +15,7 @@ Deno.test("demo --script: CA, host and device PKI, wss_repl from boot.py, then a
       "$ upydev kg ssl CA -tfkey -@ esp_demo",
       "$ upydev kg ssl host",
       "$ upydev kg ssl -tfkey -@ esp_demo --insecure-transfer",
+      "$ upydev reset -@ esp_demo",
       "WebSecREPL with TLSv1.2 connected",
       "Connection to esp_demo closed.",
       "upydev demo: done",

@@ -98,8 +98,7 @@ export async function runDemo(io: Io, options: DemoOptions): Promise<number> {
     await Deno.writeTextFile(`${project}/boot.py`, BOOT_PY);
     io.out(BOOT_PY.split("\n").filter(Boolean).map((line) => `    ${line}\n`).join(""));
     await run(["put", "boot.py", "/boot.py", "-@", DEMO_DEVICE]);
-    io.out("(device reset: boot.py runs wss_repl.start(ssl=True))\n");
-    await emulator.core.reset();
+    await run(["reset", "-@", DEMO_DEVICE]);
     const wssPort = await emulator.whenListening();
 
     say(`The device now serves WebSecureREPL on wss://127.0.0.1:${wssPort}: store the host key passphrase`);

@@ -3,6 +3,7 @@
  * thing through DeviceFiles / the session, and always closes the connection.
  */
 import { type CommandContext, type CommandSpec, optionFlag } from "../cli/command.ts";
+import { UserError } from "../cli/errors.ts";
 import type { DeviceConnection, OpenDeviceOptions } from "../device/connect.ts";
 import { withDevice as withTargetDevice } from "../device/use_device.ts";
 import { normalizeRemotePath, remoteBasename } from "./paths.ts";
@@ -177,8 +178,40 @@ export function makeOpsCommands(deps: OpsCommandDeps = {}): CommandSpec[] {
     },
   };
 
-  return [put, get, ls, cat, rm, mkdir, exec, info, repl];
+  const reset: CommandSpec = {
+    name: "reset",
+    summary: "reset the device (soft; --hard: machine.reset()); it runs boot.py again and drops the link",
+    usage: "reset [--hard]",
+    description:
+      "A reset always ends the WebREPL connection; the device is reachable again after boot.py ran.",
+    options: [{ names: ["--hard"], kind: "flag", help: "machine.reset() instead of a soft reset (Ctrl-D)" }],
+    positionals: { min: 0, max: 0 },
+    device: true,
+    async run(context) {
+      const hard = optionFlag(context.args, "--hard");
+      await withDevice(context, async (device) => {
+        // Ctrl-C clears the line; Ctrl-D on an empty friendly-REPL line is the soft reset.
+        const keys = hard ? "\x03import machine; machine.reset()\r" : "\x03\x04";
+        await device.session.writeInput(encoder.encode(keys));
+        const deadline = context.io.now() + RESET_DROP_WAIT_MS;
+        while (context.io.now() < deadline) {
+          if (await device.session.readOutput(RESET_DROP_WAIT_MS) === null) {
+            context.io.out(
+              `${hard ? "hard" : "soft"} reset: ${device.session.address} closed the connection\n`,
+            );
+            return;
+          }
+        }
+        throw new UserError(`${device.session.address} did not reset (the connection stayed open)`);
+      });
+    },
+  };
+
+  return [put, get, ls, cat, rm, mkdir, exec, info, repl, reset];
 }
+
+/** How long a resetting device may take to drop the connection. */
+const RESET_DROP_WAIT_MS = 5_000;
 
 export const opsCommands: CommandSpec[] = makeOpsCommands();
 

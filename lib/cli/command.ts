@@ -66,8 +66,6 @@ export interface CommandContext {
    * Throws a UserError when none can be resolved.
    */
   resolveDevice(): Promise<DeviceTarget>;
-  /** Several devices for `-@ a b*` (wildcards expanded against the registry). */
-  resolveDevices(): Promise<DeviceTarget[]>;
 }
 
 export function optionString(args: ParsedArgs, name: string): string | undefined {

@@ -9,7 +9,7 @@ import { parseCommandLine } from "./parse.ts";
 import { VERSION } from "./version.ts";
 import type { Io } from "../ui/io.ts";
 import { Registry, userConfigDir } from "../config/registry.ts";
-import { resolveDevice, resolveDevices } from "../config/resolve.ts";
+import { resolveDevice } from "../config/resolve.ts";
 
 export async function runCli(argv: string[], io: Io, table: CommandSpec[]): Promise<number> {
   try {
@@ -34,7 +34,6 @@ export async function runCli(argv: string[], io: Io, table: CommandSpec[]): Prom
       io,
       configDir,
       resolveDevice: () => resolveDevice(args, registry()),
-      resolveDevices: () => resolveDevices(args, registry()),
     };
     return (await spec.run(context)) ?? 0;
   } catch (error) {

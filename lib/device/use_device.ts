@@ -8,7 +8,7 @@ import type { DeviceTarget } from "./target.ts";
 import type { Io } from "../ui/io.ts";
 
 /** The host's CA, certificate and decrypted key; the PKI is imported only when a wss link needs it. */
-export async function hostTlsCredentials(
+async function hostTlsCredentials(
   configDir: string,
   io: Io,
   target: DeviceTarget,

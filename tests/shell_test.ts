@@ -1,4 +1,5 @@
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "./helpers/assert.ts";
+import { assert, assertEquals, assertMatch, assertRejects, assertStringIncludes } from "./helpers/assert.ts";
+import { UserError } from "../lib/cli/errors.ts";
 import { startEmulator } from "../lib/emulator/emulator.ts";
 import { openDevice } from "../lib/device/connect.ts";
 import { recordingIo } from "../lib/ui/io.ts";
@@ -71,6 +72,12 @@ Deno.test("shell: header, prompt, file commands, REPL toggle and exit against th
       await step("rm -r sub\r", "$ ");
       assertEquals(await step("ls\r", "$ ").then((out) => out.includes("sub/")), false);
 
+      assertStringIncludes(await step("cd hello.py\r", "$ "), "cd: not a directory: /lib/hello.py");
+      assertStringIncludes(await step("cat 'unterminated\r", "$ "), "unterminated quote");
+      assertStringIncludes(await step("lpwd\r", "$ "), `${local}\r\n`);
+      await step("lcd /\r", "$ ");
+      assertStringIncludes(await step("lpwd\r", "$ "), "/\r\n");
+      await step(`lcd ${local}\r`, "$ ");
       await step("\x13", ">>> ");
       const repl = await step("import os; print(os.getcwd(), 6*7)\r", "42");
       assertStringIncludes(repl, "/lib 42");
@@ -92,6 +99,12 @@ Deno.test("shell: header, prompt, file commands, REPL toggle and exit against th
         "ls -h",
         "rm -r sub",
         "ls",
+        "cd hello.py",
+        "cat 'unterminated",
+        "lpwd",
+        "lcd /",
+        "lpwd",
+        `lcd ${local}`,
       ]);
     } finally {
       io.endInput();
@@ -108,4 +121,36 @@ Deno.test("shell: words split like a shell, quotes and escapes included", () => 
   assertEquals(splitWords(`put "my file.py" 'a b' c\\ d  e`), ["put", "my file.py", "a b", "c d", "e"]);
   assertEquals(splitWords(`ls ""`), ["ls", ""]);
   assert(splitWords("   ").length === 0);
+});
+
+Deno.test("shell: CTRL-d on an empty line leaves; a dropped connection ends the shell with one line", async () => {
+  const emu = await startEmulator({ password: "pw", port: 0 });
+  try {
+    const device = await openDevice(
+      { host: emu.hostname, port: emu.port, password: "pw", secure: false },
+      recordingIo(),
+    );
+    const io = recordingIo();
+    const running = new Shell(device, io, { name: "esp" }).run();
+    await waitFor(() => io.stdout.includes("esp32@esp:~ $ "), "the prompt", () => io.stdout);
+    io.feed("\x04");
+    await running;
+    assertStringIncludes(io.stdout, "Connection to esp closed.");
+    await device.close();
+
+    const second = await openDevice(
+      { host: emu.hostname, port: emu.port, password: "pw", secure: false },
+      recordingIo(),
+    );
+    const io2 = recordingIo();
+    const shell = new Shell(second, io2, { name: "esp" }).run();
+    await waitFor(() => io2.stdout.includes("esp32@esp:~ $ "), "the prompt", () => io2.stdout);
+    io2.feed("\x13");
+    await waitFor(() => io2.stdout.includes(">>> "), "the REPL prompt", () => io2.stdout);
+    io2.feed("\x04");
+    await assertRejects(() => shell, UserError, `connection to 127.0.0.1:${emu.port} lost`);
+    await second.close();
+  } finally {
+    await emu.close();
+  }
 });

@@ -177,18 +177,8 @@ export class WebReplSession {
       return pending;
     }
     while (true) {
-      let message: WsMessage | null;
-      try {
-        message = await this.ws.receive(waitMs);
-      } catch (error) {
-        if (error instanceof WsTimeoutError) return new Uint8Array(0);
-        if (error instanceof WsProtocolError) {
-          throw new UserError(`${this.address} sent an invalid WebSocket frame: ${error.message}`, {
-            cause: error,
-          });
-        }
-        throw error;
-      }
+      const message = await this.#receive(waitMs, "REPL output", { quietTimeout: true });
+      if (message === "timeout") return new Uint8Array(0);
       if (message === null) return null;
       if (message.opcode === Opcode.Text) return message.payload;
     }
@@ -374,10 +364,22 @@ export class WebReplSession {
 
   // ---- byte buffer ---------------------------------------------------------------------------------------
 
-  async #receive(inactivityMs: number | undefined, what: string): Promise<WsMessage | null> {
+  /** The next message; a silence of `inactivityMs` is an error, or "timeout" with `quietTimeout`. */
+  async #receive(inactivityMs: number | undefined, what: string): Promise<WsMessage | null>;
+  async #receive(
+    inactivityMs: number | undefined,
+    what: string,
+    options: { quietTimeout: true },
+  ): Promise<WsMessage | null | "timeout">;
+  async #receive(
+    inactivityMs: number | undefined,
+    what: string,
+    options: { quietTimeout?: boolean } = {},
+  ): Promise<WsMessage | null | "timeout"> {
     try {
       return await this.ws.receive(inactivityMs);
     } catch (error) {
+      if (error instanceof WsTimeoutError && options.quietTimeout) return "timeout";
       if (error instanceof WsTimeoutError) {
         throw new UserError(
           `${this.address} did not answer for ${error.timeoutMs / 1000} s (waiting for ${what})`,

@@ -68,7 +68,7 @@ export class Shell {
   #pump: Promise<void> | undefined;
   #pumping = false;
   #identity: DeviceIdentity | undefined;
-  #state: ShellState;
+  readonly #state: ShellState;
   #ended: { message?: string } | undefined;
   #endedSignal!: () => void;
   readonly #endedPromise = new Promise<void>((resolve) => (this.#endedSignal = resolve));

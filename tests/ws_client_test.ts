@@ -3,6 +3,16 @@ import { Opcode, WsProtocolError } from "../lib/ws/frame.ts";
 import { assert, assertEquals, assertRejects } from "./helpers/assert.ts";
 import { memoryPair, ScriptedDevice } from "./helpers/memory_stream.ts";
 
+/** A client upgraded against a scripted device over an in-memory stream pair. */
+async function upgraded() {
+  const { client, device } = memoryPair();
+  const peer = new ScriptedDevice(device);
+  const served = peer.upgrade();
+  const ws = await WsClient.connect(client);
+  await served;
+  return { client, peer, ws };
+}
+
 const ascii = (text: string) => new TextEncoder().encode(text);
 
 Deno.test("ws client: exact-case upgrade headers, accept verified, surplus bytes kept", async () => {
@@ -24,11 +34,7 @@ Deno.test("ws client: exact-case upgrade headers, accept verified, surplus bytes
 });
 
 Deno.test("ws client: text frames with invalid UTF-8 are delivered as bytes; binary keeps its opcode", async () => {
-  const { client, device } = memoryPair();
-  const peer = new ScriptedDevice(device);
-  const served = peer.upgrade();
-  const ws = await WsClient.connect(client);
-  await served;
+  const { peer, ws } = await upgraded();
   await peer.sendText(Uint8Array.of(0xff, 0xfe, 0x00));
   await peer.sendBinary(ascii("WB\0\0"));
   assertEquals(await ws.receive(), { opcode: Opcode.Text, payload: Uint8Array.of(0xff, 0xfe, 0x00) });
@@ -37,11 +43,7 @@ Deno.test("ws client: text frames with invalid UTF-8 are delivered as bytes; bin
 });
 
 Deno.test("ws client: every frame is masked, FIN, unfragmented and written in one write", async () => {
-  const { client, device } = memoryPair();
-  const peer = new ScriptedDevice(device);
-  const served = peer.upgrade();
-  const ws = await WsClient.connect(client);
-  await served;
+  const { client, peer, ws } = await upgraded();
   client.writes.length = 0;
   const big = crypto.getRandomValues(new Uint8Array(65535));
   await ws.sendText("pw\r");
@@ -120,11 +122,7 @@ Deno.test("ws client: 101 then EOF, and 101 then a close frame, end with zero da
 });
 
 Deno.test("ws client: pings are ignored, not answered", async () => {
-  const { client, device } = memoryPair();
-  const peer = new ScriptedDevice(device);
-  const served = peer.upgrade();
-  const ws = await WsClient.connect(client);
-  await served;
+  const { client, peer, ws } = await upgraded();
   client.writes.length = 0;
   await peer.sendRaw(Uint8Array.fromHex("8900"));
   await peer.sendText("x");
@@ -156,11 +154,7 @@ Deno.test("ws client: malformed and oversize device frames fail with their code"
 });
 
 Deno.test("ws client: an inactivity timeout loses no data", async () => {
-  const { client, device } = memoryPair();
-  const peer = new ScriptedDevice(device);
-  const served = peer.upgrade();
-  const ws = await WsClient.connect(client);
-  await served;
+  const { peer, ws } = await upgraded();
   await assertRejects(() => ws.receive(10), WsTimeoutError);
   await peer.sendText("late");
   assertEquals(await ws.receive(1000), { opcode: Opcode.Text, payload: ascii("late") });
@@ -168,11 +162,7 @@ Deno.test("ws client: an inactivity timeout loses no data", async () => {
 });
 
 Deno.test("ws client: close sends an empty masked close frame and waits for the reply", async () => {
-  const { client, device } = memoryPair();
-  const peer = new ScriptedDevice(device);
-  const served = peer.upgrade();
-  const ws = await WsClient.connect(client);
-  await served;
+  const { peer, ws } = await upgraded();
   const closing = ws.close();
   const frame = await peer.frame();
   assert(frame !== null && frame.opcode === Opcode.Close && frame.masked && frame.payload.length === 0);

@@ -4,7 +4,7 @@ import { configCommands } from "../config/commands.ts";
 import { opsCommands } from "../ops/commands.ts";
 import { shellCommands } from "../shell/commands.ts";
 import { upyutilsCommands } from "../device/upyutils.ts";
-import { pkiCommands } from "../pki/commands.ts";
+import { kgCommandSpec } from "../pki/kg.ts";
 import { emulatorCommands } from "../emulator/commands.ts";
 import { demoCommands } from "../demo/commands.ts";
 
@@ -14,7 +14,7 @@ export function commandTable(): CommandSpec[] {
     ...shellCommands,
     ...opsCommands,
     ...upyutilsCommands,
-    ...pkiCommands,
+    kgCommandSpec,
     ...emulatorCommands,
     ...demoCommands(commandTable),
   ];

@@ -32,9 +32,9 @@ import {
   PREVIOUS_CA_KEY,
   writeSecretFile,
 } from "./store.ts";
+import { HOST_PASSPHRASE_ENV } from "./kg.ts";
 
-export const HOST_PASSPHRASE_ENV = "UPYDEV_PASSPHRASE";
-export const CA_PASSPHRASE_ENV = "UPYDEV_CA_PASSPHRASE";
+export { CA_PASSPHRASE_ENV, HOST_PASSPHRASE_ENV } from "./kg.ts";
 
 /** The store of this user, named after `$USER` (`$USERNAME` on Windows) and this machine's host name. */
 export function openPkiStore(configDir: string, io: Io): PkiStore {

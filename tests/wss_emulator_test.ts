@@ -15,81 +15,7 @@ import {
   writeDeviceFile,
 } from "../lib/emulator/shims/wss.ts";
 import type { WssEmulator } from "../lib/emulator/shims/wss.ts";
-
-interface TestPki {
-  caPem: string;
-  deviceCertPem: string;
-  deviceKeyPem: string;
-  hostCertPem: string;
-  hostKeyPem: string;
-  /** A client certificate from an unrelated CA. */
-  strangerCertPem: string;
-  strangerKeyPem: string;
-  remove(): Promise<void>;
-}
-
-/** ECDSA P-256 PKI made with the openssl CLI, shaped like `kg ssl`'s: CA, device (IP SAN) and host certs. */
-async function makeTestPki(): Promise<TestPki> {
-  const dir = await Deno.makeTempDir({ prefix: "upydev-wss-emulator-" });
-  const openssl = async (...args: string[]) => {
-    const result = await new Deno.Command("openssl", { args, cwd: dir, stdout: "null", stderr: "piped" })
-      .output();
-    if (!result.success) throw new Error(`openssl ${args.join(" ")}: ${decoder.decode(result.stderr)}`);
-  };
-  const key = (name: string) =>
-    openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", `${name}.key`);
-  const ca = async (name: string) => {
-    await key(name);
-    await openssl(
-      "req",
-      "-x509",
-      "-new",
-      "-key",
-      `${name}.key`,
-      "-days",
-      "30",
-      "-subj",
-      `/CN=${name}`,
-      "-out",
-      `${name}.pem`,
-    );
-  };
-  const leaf = async (name: string, caName: string, extensions: string) => {
-    await key(name);
-    await openssl("req", "-new", "-key", `${name}.key`, "-subj", `/CN=${name}`, "-out", `${name}.csr`);
-    await Deno.writeTextFile(`${dir}/${name}.ext`, `basicConstraints=critical,CA:FALSE\n${extensions}\n`);
-    await openssl(
-      ...[
-        "x509",
-        "-req",
-        "-in",
-        `${name}.csr`,
-        "-CA",
-        `${caName}.pem`,
-        "-CAkey",
-        `${caName}.key`,
-        "-CAcreateserial",
-      ],
-      ...["-days", "30", "-extfile", `${name}.ext`, "-out", `${name}.pem`],
-    );
-  };
-  await ca("ca");
-  await ca("other-ca");
-  await leaf("device", "ca", "extendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1");
-  await leaf("host", "ca", "extendedKeyUsage=clientAuth");
-  await leaf("stranger", "other-ca", "extendedKeyUsage=clientAuth");
-  const read = (file: string) => Deno.readTextFileSync(`${dir}/${file}`);
-  return {
-    caPem: read("ca.pem"),
-    deviceCertPem: read("device.pem"),
-    deviceKeyPem: read("device.key"),
-    hostCertPem: read("host.pem"),
-    hostKeyPem: read("host.key"),
-    strangerCertPem: read("stranger.pem"),
-    strangerKeyPem: read("stranger.key"),
-    remove: () => Deno.remove(dir, { recursive: true }),
-  };
-}
+import { makeTestPki, type TestPki } from "./helpers/test_certs.ts";
 
 const PASSWORD = "wsspass";
 const UNIQUE_ID = Uint8Array.fromHex("240ac4a1b2c3");
@@ -106,8 +32,8 @@ async function startDevice(pki: TestPki, options: { withCa?: boolean } = {}): Pr
       await writeDeviceFile(emu, `/lib/${name}`, source);
     }
     await installDevicePki(emu, {
-      deviceKeyDer: pemToDer(pki.deviceKeyPem),
-      deviceCertDer: pemToDer(pki.deviceCertPem),
+      deviceKeyDer: pemToDer(pki.serverKeyPem),
+      deviceCertDer: pemToDer(pki.serverCertPem),
       caPem: pki.caPem,
     });
     if (options.withCa === false) await emu.runPython("import os\nos.remove('/ROOT_CA_cert.pem')");
@@ -214,7 +140,7 @@ async function connect(pki: TestPki, port: number, client: { certPem: string; ke
 
 /** Mutual TLS, upgrade and login; returns the logged-in client. */
 async function login(pki: TestPki, port: number): Promise<RawClient> {
-  const client = await connect(pki, port, { certPem: pki.hostCertPem, keyPem: pki.hostKeyPem });
+  const client = await connect(pki, port, { certPem: pki.clientCertPem, keyPem: pki.clientKeyPem });
   await client.send(encoder.encode(UPGRADE));
   assert.equal(
     await client.httpResponse(),
@@ -317,15 +243,15 @@ Deno.test("wss: started from boot.py with webrepl_cfg's password; one client at 
     password: PASSWORD,
     port: 0,
     pki: {
-      deviceKeyDer: pemToDer(pki.deviceKeyPem),
-      deviceCertDer: pemToDer(pki.deviceCertPem),
+      deviceKeyDer: pemToDer(pki.serverKeyPem),
+      deviceCertDer: pemToDer(pki.serverCertPem),
       caPem: pki.caPem,
     },
   });
   try {
     const first = await login(pki, port);
 
-    const second = await connect(pki, port, { certPem: pki.hostCertPem, keyPem: pki.hostKeyPem });
+    const second = await connect(pki, port, { certPem: pki.clientCertPem, keyPem: pki.clientKeyPem });
     await second.send(encoder.encode(UPGRADE));
     assert.match(await second.httpResponse(), /^HTTP\/1\.1 101 Switching Protocols\r\n/);
     await assert.rejects(() => second.frame(), "the second client gets no Password: prompt");
@@ -356,8 +282,8 @@ Deno.test("wss: the device negotiates TLS 1.2 with an AES-GCM suite, as mbedtls 
       host: "127.0.0.1",
       port,
       ca: [pki.caPem],
-      cert: pki.hostCertPem,
-      key: pki.hostKeyPem,
+      cert: pki.clientCertPem,
+      key: pki.clientKeyPem,
     });
     await new Promise<void>((resolve, reject) => {
       socket.once("secureConnect", resolve);
@@ -404,7 +330,7 @@ Deno.test("wss: the host client (openDevice) logs in, execs, and PUT/GET round-t
       recordingIo(),
       {
         tlsCredentials: () =>
-          Promise.resolve({ caPem: pki.caPem, certPem: pki.hostCertPem, keyPem: pki.hostKeyPem }),
+          Promise.resolve({ caPem: pki.caPem, certPem: pki.clientCertPem, keyPem: pki.clientKeyPem }),
       },
     );
     try {

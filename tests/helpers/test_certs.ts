@@ -1,4 +1,5 @@
 /** Throwaway ECDSA P-256 test PKI made with the openssl CLI (the real PKI is lib/pki's job). */
+import { opensslOk, P256_GENPKEY } from "./pki.ts";
 
 export interface TestPki {
   dir: string;
@@ -17,24 +18,11 @@ export interface TestPki {
 }
 
 async function openssl(dir: string, ...args: string[]): Promise<void> {
-  const result = await new Deno.Command("openssl", { args, cwd: dir, stdout: "null", stderr: "piped" })
-    .output();
-  if (!result.success) {
-    throw new Error(`openssl ${args.join(" ")}: ${new TextDecoder().decode(result.stderr)}`);
-  }
+  await opensslOk(args, { cwd: dir });
 }
 
 async function ca(dir: string, name: string): Promise<void> {
-  await openssl(
-    dir,
-    "genpkey",
-    "-algorithm",
-    "EC",
-    "-pkeyopt",
-    "ec_paramgen_curve:P-256",
-    "-out",
-    `${name}.key`,
-  );
+  await openssl(dir, ...P256_GENPKEY, "-out", `${name}.key`);
   await openssl(
     dir,
     ...["req", "-x509", "-new", "-key", `${name}.key`, "-sha256", "-days", "30", "-subj", `/CN=${name}`],
@@ -49,16 +37,7 @@ async function ca(dir: string, name: string): Promise<void> {
 }
 
 async function leaf(dir: string, name: string, caName: string, extensions: string): Promise<void> {
-  await openssl(
-    dir,
-    "genpkey",
-    "-algorithm",
-    "EC",
-    "-pkeyopt",
-    "ec_paramgen_curve:P-256",
-    "-out",
-    `${name}.key`,
-  );
+  await openssl(dir, ...P256_GENPKEY, "-out", `${name}.key`);
   await openssl(dir, "req", "-new", "-key", `${name}.key`, "-subj", `/CN=${name}`, "-out", `${name}.csr`);
   await Deno.writeTextFile(`${dir}/${name}.ext`, extensions);
   await openssl(

@@ -1,7 +1,7 @@
 /** `config`, `gg` and `see`: storing and listing devices. */
 import type { CommandContext, CommandSpec } from "../cli/command.ts";
 import { UsageError, UserError } from "../cli/errors.ts";
-import { DEVICE_NAME_PATTERN } from "../cli/parse.ts";
+import { DEVICE_OPTIONS } from "../cli/parse.ts";
 import { parseAddress } from "./address.ts";
 import { type DeviceEntry, maskSecret, Registry, type Scope, splitSecret } from "./registry.ts";
 
@@ -21,25 +21,9 @@ const config: CommandSpec = {
     "default everywhere. With -gg it joins the global group, reachable as ACTION@NAME or -@ NAME.\n" +
     "A PASSPHRASE after ':' is the host key's passphrase and makes the device use WebSecureREPL (wss).",
   options: [
-    {
-      names: ["-t"],
-      kind: "value",
-      valueName: "ADDR",
-      help: "IP[:PORT], NAME.local, host name, ws:// or wss:// URL",
-    },
-    {
-      names: ["-p"],
-      kind: "value",
-      valueName: "PASS[:PASSPHRASE]",
-      help: "WebREPL password (max 9) and host key passphrase",
-    },
-    {
-      names: ["-@"],
-      kind: "list",
-      valueName: "NAME",
-      valuePattern: DEVICE_NAME_PATTERN,
-      help: "device name",
-    },
+    // The device options, minus -wss (the scheme of -t or a passphrase in -p decides) and -g (below).
+    ...DEVICE_OPTIONS.filter((option) => ["-t", "-p"].includes(option.names[0])),
+    { ...DEVICE_OPTIONS.find((option) => option.names[0] === "-@")!, help: "the device's name (one)" },
     { names: ["-gg"], kind: "flag", help: "save in the global group UPY_G" },
     { names: ["-g"], kind: "flag", help: "save as the global default device" },
     { names: ["--remove"], kind: "flag", help: "remove the named device from the group" },

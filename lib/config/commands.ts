@@ -2,11 +2,9 @@
 import type { CommandContext, CommandSpec } from "../cli/command.ts";
 import { UsageError, UserError } from "../cli/errors.ts";
 import { DEVICE_OPTIONS } from "../cli/parse.ts";
+import { MAX_PASSWORD_LENGTH } from "../webrepl/session.ts";
 import { parseAddress } from "./address.ts";
 import { type DeviceEntry, maskSecret, Registry, type Scope, splitSecret } from "./registry.ts";
-
-/** WebREPL keeps the password in a 10-byte buffer with its terminator: longer ones can never log in. */
-export const MAX_WEBREPL_PASSWORD = 9;
 
 export function registryOf(context: CommandContext): Registry {
   return new Registry({ cwd: context.io.cwd(), configDir: context.configDir });
@@ -51,9 +49,9 @@ const config: CommandSpec = {
     if (secret === undefined) throw new UsageError("config needs -p PASSWORD");
     parseAddress(address);
     const { password, passphrase } = splitSecret(secret);
-    if (password.length === 0 || password.length > MAX_WEBREPL_PASSWORD) {
+    if (password.length === 0 || password.length > MAX_PASSWORD_LENGTH) {
       throw new UsageError(
-        `the WebREPL password must have 1 to ${MAX_WEBREPL_PASSWORD} characters (the device ignores the rest)`,
+        `the WebREPL password must have 1 to ${MAX_PASSWORD_LENGTH} characters (the device ignores the rest)`,
       );
     }
     if (passphrase === "") throw new UsageError("empty passphrase after ':' in -p");

@@ -49,12 +49,21 @@ export class DeviceFiles {
 
   /** null when the path does not exist. */
   async stat(path: string): Promise<RemoteStat | null> {
-    const target = normalizeRemotePath(path);
-    const result = await this.#json<[boolean, number] | null>(
-      `import os,errno\ntry:\n s=os.stat(${pyStr(target)})\n print(json.dumps([s[0]&0x4000!=0,s[6]]))\n` +
-        "except OSError as e:\n if e.args[0]!=errno.ENOENT:raise\n print('null')",
+    return (await this.#statAll([path]))[0];
+  }
+
+  /** Several stats in one exec: each exec is a round trip to the device. */
+  async #statAll(paths: string[]): Promise<(RemoteStat | null)[]> {
+    const targets = paths.map(normalizeRemotePath);
+    const results = await this.#json<([boolean, number] | null)[]>(
+      "import os,errno\nr=[]\n" +
+        `for p in (${targets.map(pyStr).join(",")},):\n` +
+        " try:\n  s=os.stat(p)\n  r.append([s[0]&0x4000!=0,s[6]])\n" +
+        " except OSError as e:\n  if e.args[0]!=errno.ENOENT:raise\n  r.append(None)\nprint(json.dumps(r))",
     );
-    return result === null ? null : { path: target, isDir: result[0], size: result[1] };
+    return results.map((result, i) =>
+      result === null ? null : { path: targets[i], isDir: result[0], size: result[1] }
+    );
   }
 
   /** Entries under a directory (the directory itself excluded), sorted by path; a file lists as itself. */
@@ -129,11 +138,10 @@ export class DeviceFiles {
   async put(data: Uint8Array, remotePath: string, onProgress?: ProgressCallback): Promise<void> {
     const target = normalizeRemotePath(remotePath);
     const dir = remoteDirname(target);
-    const parent = await this.stat(dir);
+    const [parent, existing] = await this.#statAll([dir, target]);
     if (parent === null || !parent.isDir) {
       throw new UserError(`destination directory ${dir} does not exist on the device (create it with mkdir)`);
     }
-    const existing = await this.stat(target);
     if (existing?.isDir) throw new UserError(`${target} is a directory on the device`);
     // Short and derived from the target: it fits WA/WB's 63-byte name field even when the final name does
     // not (the rename has no such limit), and a retry reuses the same name instead of leaving another.

@@ -37,7 +37,7 @@ def _hash(path, buf, mv):
             k = f.readinto(buf)
             if not k:
                 break
-            h.update(mv[:k])
+            h.update(buf if k == 512 else mv[:k])  # no slice object per full buffer
             n += k
     return binascii.hexlify(h.digest()).decode(), n
 

@@ -47,8 +47,9 @@ def send(*paths, chunk=1536):
                 n = f.readinto(buf)
                 if not n:
                     break
-                h.update(mv[:n])
-                out.write(binascii.b2a_base64(mv[:n]))
+                b = buf if n == chunk else mv[:n]
+                h.update(b)
+                out.write(binascii.b2a_base64(b))
         out.write("E %s\n" % binascii.hexlify(h.digest()).decode())
 
 

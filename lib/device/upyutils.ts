@@ -1,8 +1,17 @@
 /**
  * The device-side scripts shipped inside upydev (embedded at build time, so the single binary carries them)
  * and `update_upyutils`, which installs them into the device's /lib.
+ *
+ * Device round trips: one exec creates /lib when missing and hashes every named script already there; only
+ * the scripts whose SHA-256 differs are uploaded (WA/WB, or exec for firmware without it) to temporary names;
+ * a second exec checks all their sizes and hashes and only then renames them into place. So a device that is
+ * up to date costs one exec, and each changed script one upload plus a share of the final exec.
  */
 import type { CommandSpec } from "../cli/command.ts";
+import { UserError } from "../cli/errors.ts";
+import { mapDeviceError, sha256Hex } from "../ops/files.ts";
+import { pyStr } from "../webrepl/python_literal.ts";
+import type { DeviceConnection } from "./connect.ts";
 import syncTool from "../../device/sync_tool.py" with { type: "text" };
 import nanoglob from "../../device/nanoglob.py" with { type: "text" };
 import shasum from "../../device/shasum.py" with { type: "text" };
@@ -15,7 +24,6 @@ import upysh2 from "../../device/upysh2.py" with { type: "text" };
 import wssRepl from "../../device/wss_repl.py" with { type: "text" };
 import wssHelper from "../../device/wss_helper.py" with { type: "text" };
 import { withDevice } from "./use_device.ts";
-import { ProgressBar } from "../ui/progress.ts";
 
 export interface DeviceScript {
   name: string;
@@ -40,27 +48,157 @@ export const DEVICE_SCRIPTS: DeviceScript[] = [
 export const DEVICE_LIB_DIR = "/lib";
 const encoder = new TextEncoder();
 
+/** The scripts `names` designate (with or without `.py`), in DEVICE_SCRIPTS order; all of them for none. */
+export function selectScripts(names: string[]): DeviceScript[] {
+  if (names.length === 0) return DEVICE_SCRIPTS;
+  const wanted = new Set<string>();
+  for (const name of names) {
+    const file = name.endsWith(".py") ? name : `${name}.py`;
+    if (!DEVICE_SCRIPTS.some((script) => script.name === file)) {
+      const valid = DEVICE_SCRIPTS.map((script) => script.name.slice(0, -3)).join(", ");
+      throw new UserError(`unknown device script: ${name} (valid: ${valid})`);
+    }
+    wanted.add(file);
+  }
+  return DEVICE_SCRIPTS.filter((script) => wanted.has(script.name));
+}
+
+export type InstallStatus = "installed" | "updated" | "unchanged";
+
+export interface InstallResult {
+  /** Where the script lives on the device, e.g. /lib/upysh.py. */
+  path: string;
+  status: InstallStatus;
+  bytes: number;
+}
+
+export interface InstallReport {
+  /** True when /lib did not exist and was created. */
+  createdLibDir: boolean;
+  results: InstallResult[];
+}
+
+/** Installs `scripts` into /lib, skipping those whose SHA-256 on the device already matches. */
+export async function installUpyutils(
+  device: Pick<DeviceConnection, "session" | "files">,
+  scripts: DeviceScript[],
+): Promise<InstallReport> {
+  const uploads = await Promise.all(scripts.map(async (script) => {
+    const data = encoder.encode(script.source);
+    const path = `${DEVICE_LIB_DIR}/${script.name}`;
+    // Named like DeviceFiles.put's temporary files, so a leftover from an interrupted run is reused.
+    const temporary = `${DEVICE_LIB_DIR}/.upytmp-${(await sha256Hex(encoder.encode(path))).slice(0, 8)}`;
+    return { path, data, temporary, digest: await sha256Hex(data) };
+  }));
+  const [createdLibDir, onDevice] = await deviceHashes(device, uploads.map((upload) => upload.path));
+  const changed = uploads.filter((upload, i) => onDevice[i] !== upload.digest);
+  if (changed.length > 0) {
+    try {
+      for (const upload of changed) {
+        await device.files.transferFor(upload.temporary).put(upload.temporary, upload.data);
+      }
+      await verifyAndRename(device, changed);
+    } catch (error) {
+      await removeQuietly(device, changed.map((upload) => upload.temporary));
+      throw error;
+    }
+  }
+  return {
+    createdLibDir,
+    results: uploads.map((upload, i) => ({
+      path: upload.path,
+      status: onDevice[i] === null ? "installed" : onDevice[i] === upload.digest ? "unchanged" : "updated",
+      bytes: upload.data.length,
+    })),
+  };
+}
+
+/** One exec: creates /lib when missing; the SHA-256 of each path, null for a file that is not there. */
+async function deviceHashes(
+  device: Pick<DeviceConnection, "session">,
+  paths: string[],
+): Promise<[boolean, (string | null)[]]> {
+  try {
+    const text = await device.session.execText(
+      "import os,hashlib,binascii,json\ntry:\n os.mkdir('/lib')\n c=True\nexcept OSError as e:\n" +
+        " if e.args[0]!=17:raise\n c=False\n if not os.stat('/lib')[0]&0x4000:raise OSError(20)\n" +
+        "b=bytearray(512)\nm=memoryview(b)\nr=[]\n" +
+        `for p in (${
+          paths.map(pyStr).join(",")
+        },):\n try:\n  f=open(p,'rb')\n except OSError:\n  r.append(None)\n` +
+        "  continue\n h=hashlib.sha256()\n with f:\n  while 1:\n   n=f.readinto(b)\n   if not n:break\n" +
+        "   h.update(m[:n])\n r.append(binascii.hexlify(h.digest()).decode())\nprint(json.dumps([c,r]))",
+    );
+    return JSON.parse(text.trim());
+  } catch (error) {
+    throw mapDeviceError(error, DEVICE_LIB_DIR);
+  }
+}
+
+/**
+ * One exec: checks every uploaded temporary file's size and SHA-256 (the device reports a failed WA/WB write as
+ * success), then renames them all into place; if any is wrong, removes them all and renames none.
+ */
+async function verifyAndRename(
+  device: Pick<DeviceConnection, "session">,
+  uploads: { path: string; temporary: string; data: Uint8Array; digest: string }[],
+): Promise<void> {
+  const table = uploads.map((u) => `(${pyStr(u.temporary)},${pyStr(u.path)},${u.data.length},'${u.digest}')`);
+  const text = await device.session.execText(
+    "import os,hashlib,binascii,json\nb=bytearray(512)\nm=memoryview(b)\nbad=[]\n" +
+      `F=(${table.join(",")},)\nfor t,p,s,d in F:\n h=hashlib.sha256()\n k=0\n with open(t,'rb') as f:\n` +
+      "  while 1:\n   n=f.readinto(b)\n   if not n:break\n   h.update(m[:n])\n   k+=n\n" +
+      " if k!=s or binascii.hexlify(h.digest()).decode()!=d:bad.append([p,k])\n" +
+      "for t,p,s,d in F:\n if bad:\n  os.remove(t)\n  continue\n try:\n  os.rename(t,p)\n except OSError:\n" +
+      "  os.remove(p)\n  os.rename(t,p)\nprint(json.dumps(bad))",
+  );
+  const bad = JSON.parse(text.trim()) as [string, number][];
+  if (bad.length > 0) {
+    const [path, stored] = bad[0];
+    const expected = uploads.find((upload) => upload.path === path)!.data.length;
+    throw new UserError(
+      stored !== expected
+        ? `upload of ${path} failed: the device stored ${stored} of ${expected} bytes (flash full?)`
+        : `upload of ${path} failed: SHA-256 on the device does not match (flash full or corrupted transfer?)`,
+    );
+  }
+}
+
+async function removeQuietly(device: Pick<DeviceConnection, "session">, paths: string[]): Promise<void> {
+  try {
+    await device.session.exec(
+      `import os\nfor p in (${
+        paths.map(pyStr).join(",")
+      },):\n try:\n  os.remove(p)\n except OSError:\n  pass`,
+    );
+  } catch {
+    // The session may be gone (that may be why we are cleaning up); temporary names are reused next time.
+  }
+}
+
+/** One line per script, e.g. "installed  /lib/upysh.py  3415 bytes"; "created    /lib" first when it was made. */
+export function formatInstallReport(report: InstallReport): string {
+  const lines = report.createdLibDir ? [`${"created".padEnd(10)} ${DEVICE_LIB_DIR}`] : [];
+  for (const result of report.results) {
+    const size = result.status === "unchanged" ? "" : `  ${result.bytes} bytes`;
+    lines.push(`${result.status.padEnd(10)} ${result.path}${size}`);
+  }
+  return lines.map((line) => `${line}\n`).join("");
+}
+
 const updateUpyutils: CommandSpec = {
   name: "update_upyutils",
-  summary: "install upydev's device scripts (wss_repl.py, wss_helper.py) into the device's /lib",
-  usage: "update_upyutils",
-  description: DEVICE_SCRIPTS.map((script) => `${script.name}: ${script.purpose}`).join("\n"),
-  positionals: { min: 0, max: 0 },
+  summary: "install upydev's device scripts into the device's /lib (only those that changed)",
+  usage: "update_upyutils [NAME...]",
+  description: "Installs all of them, or only the NAMEs given (e.g. upysh nanoglob), skipping any whose\n" +
+    "SHA-256 on the device already matches. Prints one line per script: installed, updated or unchanged.\n\n" +
+    DEVICE_SCRIPTS.map((script) => `${script.name}: ${script.purpose}`).join("\n"),
+  positionals: { min: 0, max: Infinity },
   device: true,
   async run(context) {
+    const scripts = selectScripts(context.args.positionals);
     await withDevice(context, async (device) => {
-      if (!(await device.files.stat(DEVICE_LIB_DIR))?.isDir) {
-        context.io.out(`Making ${DEVICE_LIB_DIR} directory ...\n`);
-        await device.files.mkdir(DEVICE_LIB_DIR);
-      }
-      for (const script of DEVICE_SCRIPTS) {
-        const data = encoder.encode(script.source);
-        const target = `${DEVICE_LIB_DIR}/${script.name}`;
-        const bar = new ProgressBar(context.io, target);
-        await device.files.put(data, target, (done, total) => bar.update(done, total));
-        bar.finish(data.length, data.length);
-        context.io.out(`${target}: ${data.length} bytes, verified\n`);
-      }
+      context.io.out(formatInstallReport(await installUpyutils(device, scripts)));
     });
   },
 };

@@ -23,7 +23,7 @@ for _name in ("socket", "machine", "websocket", "_webrepl"):
     sys.modules[_name] = _Module
 `;
 
-export function importCost(name: string): number {
+function importCost(name: string): number {
   const dir = py.fresh();
   // The first import of a .py grows the import machinery's tables, and the wasm port's binascii costs 7 KB
   // on first import where the ESP32's is in ROM: pay both before measuring.

@@ -10,6 +10,8 @@ const SOURCE_ROOTS = ["main.ts", "lib/", "scripts/", "tests/"];
 /** Static imports and re-exports, side-effect imports, and dynamic imports of a string literal. */
 const IMPORT =
   /(?:^|[;\s])(?:import|export)\s+(?:[^;"'`]*?\sfrom\s*)?["']([^"']+)["']|\bimport\(\s*["']([^"']+)["']/gm;
+/** Text imports are stable; bytes imports need --unstable-raw-imports, which a URL run does not have. */
+const BYTES_IMPORT = /\bwith\s*\{\s*type:\s*["']bytes["']/;
 const EXACT_NPM = /^npm:(?:@[a-z0-9][\w.-]*\/)?[a-z0-9][\w.-]*@\d+\.\d+\.\d+(?:-[\w.]+)?(?:\/.*)?$/;
 
 /** Why `specifier` would not load without the project's deno.json, or undefined when it would. */
@@ -63,6 +65,8 @@ Deno.test("imports: the checker tells map-free specifiers from the rest", () => 
     "npm:hash-wasm",
     "./x.py",
   ]);
+  assertEquals(BYTES_IMPORT.test(`import wasm from "./m.wasm" with { type: "bytes" };`), true);
+  assertEquals(BYTES_IMPORT.test(sample), false);
   assertEquals(found.map((specifier) => importProblem(specifier) === undefined), [
     true,
     false,
@@ -75,13 +79,16 @@ Deno.test("imports: the checker tells map-free specifiers from the rest", () => 
   ]);
 });
 
-Deno.test("imports: every source file imports without the import map, npm packages pinned exactly", async () => {
+Deno.test("imports: every source file imports without the import map or unstable flags, npm packages pinned exactly", async () => {
   const problems: string[] = [];
   let files = 0;
   for (const entry of SOURCE_ROOTS) {
     for await (const file of sourceFiles(new URL(entry, root))) {
       files++;
-      for (const specifier of importsOf(await Deno.readTextFile(file))) {
+      const source = await Deno.readTextFile(file);
+      const name = file.pathname.slice(root.pathname.length);
+      if (BYTES_IMPORT.test(source)) problems.push(`${name}: a "bytes" import needs --unstable-raw-imports`);
+      for (const specifier of importsOf(source)) {
         const problem = importProblem(specifier);
         if (problem) {
           problems.push(`${file.pathname.slice(root.pathname.length)}: "${specifier}": ${problem}`);

@@ -6,7 +6,7 @@ import type { CommandContext, CommandSpec } from "./command.ts";
 import { oneLine, UserError } from "./errors.ts";
 import { actionHelp, globalHelp } from "./help.ts";
 import { parseCommandLine } from "./parse.ts";
-import { VERSION } from "./version.ts";
+import { VERSION, versionReport } from "./version.ts";
 import type { Io } from "../ui/io.ts";
 import { Registry, userConfigDir } from "../config/registry.ts";
 import { resolveDevice } from "../config/resolve.ts";
@@ -19,7 +19,7 @@ export async function runCli(argv: string[], io: Io, table: CommandSpec[]): Prom
       return 0;
     }
     if (invocation.kind === "version") {
-      io.out(`upydev ${VERSION}\n`);
+      io.out(versionReport());
       return 0;
     }
     const { spec, args } = invocation;

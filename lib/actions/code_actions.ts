@@ -6,6 +6,7 @@ import { type LocalFile, readLocalFile } from "../ops/transfers.ts";
 import { pyStr } from "../webrepl/python_literal.ts";
 import { DeviceExecError } from "../webrepl/session.ts";
 import { type ActionContext, type DeviceAction, localPath } from "./action.ts";
+import { plainLineEnds } from "./format.ts";
 
 /** User code may stay silent for long: a script that sleeps or waits for a sensor is not a dead link. */
 const USER_CODE_INACTIVITY_MS = 24 * 3600 * 1000;
@@ -20,7 +21,7 @@ export const exec: DeviceAction = {
   async run({ args, device, out }) {
     await device.session.exec(args.positionals[0], {
       inactivityMs: 60_000,
-      onStdout: (bytes) => out.bytes(bytes),
+      onStdout: plainLineEnds(out.bytes),
     });
   },
 };
@@ -41,7 +42,7 @@ export const run: DeviceAction<LocalFile> = {
     try {
       await device.session.exec(prepared.data, {
         inactivityMs: USER_CODE_INACTIVITY_MS,
-        onStdout: (bytes) => out.bytes(bytes),
+        onStdout: plainLineEnds(out.bytes),
       });
     } catch (error) {
       if (!(error instanceof DeviceExecError)) throw error;
@@ -63,7 +64,7 @@ export const reload: DeviceAction = {
     }
     await device.session.exec(
       `import sys\nsys.modules.pop(${pyStr(name)},None)\n__import__(${pyStr(name)})`,
-      { onStdout: (bytes) => out.bytes(bytes) },
+      { onStdout: plainLineEnds(out.bytes) },
     );
     out.text(`${name} reloaded\n`);
   },

@@ -26,3 +26,21 @@ export function formatBytes(bytes: number): string {
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
   return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }
+
+/**
+ * Device program output as host text: MicroPython's print and sys.stdout.write end lines with "\r\n" (the
+ * REPL cooks them for a terminal); pipes and files on this computer want "\n". Stateful across chunks, since
+ * a "\r\n" may arrive split in two frames.
+ */
+export function plainLineEnds(write: (bytes: Uint8Array) => void): (bytes: Uint8Array) => void {
+  let heldReturn = false;
+  return (bytes) => {
+    const out: number[] = [];
+    for (const byte of bytes) {
+      if (heldReturn && byte !== 0x0a) out.push(0x0d);
+      heldReturn = byte === 0x0d;
+      if (!heldReturn) out.push(byte);
+    }
+    if (out.length > 0) write(Uint8Array.from(out));
+  };
+}

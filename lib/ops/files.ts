@@ -254,13 +254,16 @@ export class DeviceFiles {
     );
   }
 
-  /** The first `lines` lines of a file, read on the device so a large file never crosses the link. */
+  /**
+   * The first `lines` lines of a file, read on the device so a large file never crosses the link; written
+   * through sys.stdout.buffer, which the device does not cook, so the bytes arrive as stored.
+   */
   async head(path: string, lines: number): Promise<Uint8Array> {
     const target = normalizeRemotePath(path);
     try {
       return await this.session.exec(
         `import sys\nwith open(${pyStr(target)},'rb') as f:\n for i in range(${lines}):\n` +
-          "  l=f.readline()\n  if not l:break\n  sys.stdout.write(l)",
+          "  l=f.readline()\n  if not l:break\n  sys.stdout.buffer.write(l)",
       );
     } catch (error) {
       throw mapDeviceError(error, target);

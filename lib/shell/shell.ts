@@ -8,6 +8,7 @@ import { oneLine, UserError } from "../cli/errors.ts";
 import type { Device } from "../actions/action.ts";
 import type { TransportInfo } from "../transport/stream.ts";
 import type { Io } from "../ui/io.ts";
+import { printable } from "../ui/terminal_text.ts";
 import type { WebReplSession } from "../webrepl/session.ts";
 import { type EditorEvent, LineEditor, shellKeyOf } from "./line_editor.ts";
 import {
@@ -160,7 +161,7 @@ export class Shell {
         this.#end(oneLine(error.message));
         return true;
       }
-      this.#io.out(`${name}: ${oneLine(error.message)}\r\n`);
+      this.#io.out(`${name}: ${printable(oneLine(error.message))}\r\n`);
     }
     return false;
   }

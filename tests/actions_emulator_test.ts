@@ -224,3 +224,39 @@ Deno.test("an error message carrying a device name is printed with its control c
     await Deno.remove(local, { recursive: true });
   }
 });
+
+Deno.test("log shows the upylog files, the rotated one first; -n keeps the last lines", async () => {
+  const local = await Deno.makeTempDir({ prefix: "upydev-actions-" });
+  const emulator = await startEmulator({ port: 0, password: "pw" });
+  const run = async (...args: string[]) => {
+    const io = recordingIo({ cwd: local, env: { XDG_CONFIG_HOME: `${local}/config` } });
+    const code = await runCli(
+      [...args, "-t", `127.0.0.1:${emulator.port}`, "-p", "pw"],
+      io,
+      deviceActionCommands(),
+    );
+    return { code, stdout: io.stdout, stderr: io.stderr };
+  };
+  try {
+    const none = await run("log");
+    assertEquals([none.code, none.stderr], [
+      1,
+      "upydev: no log on the device (/upy.log): upylog writes it, see 'upydev update_upyutils'\n",
+    ]);
+    await emulator.runPython(
+      "with open('/upy.log.1','w') as f:\n f.write('2026-01-01 10:00:00 INFO main: old\\n')\n" +
+        "with open('/upy.log','w') as f:\n f.write('2026-01-01 10:00:01 WARNING main: new\\n" +
+        "2026-01-01 10:00:02 ERROR main: \\x1b[2Jnewest\\n')",
+    );
+    const all = await run("log");
+    assertEquals([all.code, all.stdout], [
+      0,
+      "2026-01-01 10:00:00 INFO main: old\n2026-01-01 10:00:01 WARNING main: new\n" +
+      "2026-01-01 10:00:02 ERROR main: \\x1b[2Jnewest\n",
+    ]);
+    assertEquals((await run("log", "-n", "1")).stdout, "2026-01-01 10:00:02 ERROR main: \\x1b[2Jnewest\n");
+  } finally {
+    await emulator.close();
+    await Deno.remove(local, { recursive: true });
+  }
+});

@@ -2,8 +2,8 @@
  * Device state actions: info, id, mem, modules, uptime, datetime, net and reset. Each reads one lib/ops
  * query and shows it; the result is the query's data.
  */
-import { UserError } from "../cli/errors.ts";
-import { optionFlag } from "../cli/command.ts";
+import { UsageError, UserError } from "../cli/errors.ts";
+import { optionFlag, optionString } from "../cli/command.ts";
 import {
   deviceClock,
   deviceFacts,
@@ -182,6 +182,35 @@ export const reset: DeviceAction = {
   },
 };
 
+/** Where device/upylog.py writes: the current file, and the one it rotated out. */
+export const UPYLOG_FILES = ["/upy.log.1", "/upy.log"];
+
+export const log: DeviceAction = {
+  name: "log",
+  summary: "show the device's upylog file (/upy.log, after the rotated /upy.log.1)",
+  usage: "log [-n N]",
+  description:
+    "upylog (installed by update_upyutils) writes 'YYYY-MM-DD HH:MM:SS LEVEL NAME: MESSAGE' lines.",
+  options: [{ names: ["-n"], kind: "value", valueName: "N", help: "only the last N lines" }],
+  positionals: { min: 0, max: 0 },
+  async run({ args, device, out }) {
+    const count = optionString(args, "-n");
+    if (count !== undefined && !/^\d+$/.test(count)) {
+      throw new UsageError(`-n takes a whole number, not '${count}'`);
+    }
+    const present = (await device.files.statAll(UPYLOG_FILES)).filter((stat) => stat !== null && !stat.isDir);
+    if (present.length === 0) {
+      throw new UserError("no log on the device (/upy.log): upylog writes it, see 'upydev update_upyutils'");
+    }
+    let text = "";
+    for (const stat of present) text += new TextDecoder().decode(await device.files.get(stat!.path));
+    const lines = text.split("\n").filter((line, i, all) => line !== "" || i < all.length - 1);
+    const shown = count === undefined ? lines : lines.slice(-Number(count));
+    for (const line of shown) out.text(`${printable(line)}\n`);
+    return { lines: shown };
+  },
+};
+
 export const DEVICE_STATE_ACTIONS: DeviceAction<unknown>[] = [
   info,
   id,
@@ -190,5 +219,6 @@ export const DEVICE_STATE_ACTIONS: DeviceAction<unknown>[] = [
   uptime,
   datetime,
   net,
+  log,
   reset,
 ];

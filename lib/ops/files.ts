@@ -49,11 +49,11 @@ export class DeviceFiles {
 
   /** null when the path does not exist. */
   async stat(path: string): Promise<RemoteStat | null> {
-    return (await this.#statAll([path]))[0];
+    return (await this.statAll([path]))[0];
   }
 
   /** Several stats in one exec: each exec is a round trip to the device. */
-  async #statAll(paths: string[]): Promise<(RemoteStat | null)[]> {
+  async statAll(paths: string[]): Promise<(RemoteStat | null)[]> {
     const targets = paths.map(normalizeRemotePath);
     const results = await this.#json<([boolean, number] | null)[]>(
       "import os,errno\nr=[]\n" +
@@ -138,7 +138,7 @@ export class DeviceFiles {
   async put(data: Uint8Array, remotePath: string, onProgress?: ProgressCallback): Promise<void> {
     const target = normalizeRemotePath(remotePath);
     const dir = remoteDirname(target);
-    const [parent, existing] = await this.#statAll([dir, target]);
+    const [parent, existing] = await this.statAll([dir, target]);
     if (parent === null || !parent.isDir) {
       throw new UserError(`destination directory ${dir} does not exist on the device (create it with mkdir)`);
     }
@@ -225,7 +225,7 @@ export class DeviceFiles {
   }
 
   async #intoDirectory(source: string, destination: string, only?: "file"): Promise<string> {
-    const [from, to] = await this.#statAll([source, destination]);
+    const [from, to] = await this.statAll([source, destination]);
     if (from === null) throw new UserError(`no such file or directory on the device: ${source}`);
     if (only === "file" && from.isDir) {
       throw new UserError(`${source} is a directory on the device (not copied)`);

@@ -2,12 +2,12 @@
  * PKI timings: key generation + certificate signing for the CA, host and device (no KDF), and the key-file
  * KDFs on their own. Run: ./scripts/deno.sh run -A scripts/bench_pki.ts [rounds]
  */
-import "reflect-metadata";
+import "npm:reflect-metadata@0.2.2";
 import { createCaCertificate, issueLeafCertificate, validityFor } from "../lib/pki/certs.ts";
 import { DEFAULT_KDF, deriveKey, type KdfParams, PBKDF2_ITERATIONS } from "../lib/pki/key_file.ts";
 import { generateKeyPair } from "../lib/pki/keys.ts";
 import { onboardKeyCode } from "../lib/pki/onboard.ts";
-import { loadMicroPython } from "micropython";
+import { loadMicroPython } from "npm:@micropython/micropython-webassembly-pyscript@1.27.0";
 
 const rounds = Number(Deno.args[0] ?? 20);
 

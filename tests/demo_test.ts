@@ -1,5 +1,5 @@
 /** `upydev demo --script`: the guide's whole WebSecureREPL flow, run as a user runs it. */
-import "reflect-metadata";
+import "npm:reflect-metadata@0.2.2";
 import { assertEquals, assertMatch, assertStringIncludes } from "./helpers/assert.ts";
 import { runCli } from "../lib/cli/run.ts";
 import { commandTable } from "../lib/cli/table.ts";

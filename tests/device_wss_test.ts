@@ -1,7 +1,7 @@
 // Runs the real device/wss_repl.py and device/wss_helper.py in real MicroPython (the wasm build) against
 // fake socket/tls/ssl/websocket/_webrepl/os/machine/network modules that record every call the scripts make.
 import assert from "node:assert/strict";
-import { loadMicroPython } from "micropython";
+import { loadMicroPython } from "npm:@micropython/micropython-webassembly-pyscript@1.27.0";
 
 const FAKES_PY = String.raw`
 # Fakes for the modules wss_repl.py and wss_helper.py import on a device; every call is recorded in CALLS.

@@ -1,5 +1,5 @@
-import "reflect-metadata";
-import * as x509 from "@peculiar/x509";
+import "npm:reflect-metadata@0.2.2";
+import * as x509 from "npm:@peculiar/x509@2.2.0";
 import { assert, assertEquals, assertMatch, assertRejects, assertStringIncludes } from "./helpers/assert.ts";
 import { FAST_KDF, openssl, opensslOk, P256_GENPKEY, testStore, withTempDir } from "./helpers/pki.ts";
 import { createCa, createHost, issueDeviceCertificate, signDeviceCsr } from "../lib/pki/authority.ts";

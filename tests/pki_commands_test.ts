@@ -1,5 +1,5 @@
 /** `upydev kg ssl ...` through the real CLI runner, with a fake device link for -tfkey. */
-import "reflect-metadata";
+import "npm:reflect-metadata@0.2.2";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./helpers/assert.ts";
 import { openssl, opensslOk, P256_GENPKEY } from "./helpers/pki.ts";
 import { sandbox } from "./helpers/cli.ts";

@@ -2,8 +2,8 @@
  * `kg ssl --onboard`: the key-generation Python runs in real MicroPython (the WebAssembly port), with `machine`
  * and `os.urandom` shimmed as an ESP32 provides them; the host signs the CSR it prints.
  */
-import "reflect-metadata";
-import { loadMicroPython } from "micropython";
+import "npm:reflect-metadata@0.2.2";
+import { loadMicroPython } from "npm:@micropython/micropython-webassembly-pyscript@1.27.0";
 import { assert, assertEquals, assertStringIncludes } from "./helpers/assert.ts";
 import { openssl, opensslOk } from "./helpers/pki.ts";
 import { runCli } from "../lib/cli/run.ts";

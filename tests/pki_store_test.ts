@@ -1,4 +1,4 @@
-import "reflect-metadata";
+import "npm:reflect-metadata@0.2.2";
 import { assertEquals, assertRejects } from "./helpers/assert.ts";
 import { FAST_KDF, testStore, withTempDir } from "./helpers/pki.ts";
 import { UserError } from "../lib/cli/errors.ts";

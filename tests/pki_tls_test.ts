@@ -2,7 +2,7 @@
  * The generated PKI in real TLS: a node:tls server that requires client certificates and speaks TLS 1.2 only
  * (like MicroPython's mbedtls), and the host's client `Deno.connectTls` with the credentials from the store.
  */
-import "reflect-metadata";
+import "npm:reflect-metadata@0.2.2";
 import * as tls from "node:tls";
 import type { AddressInfo } from "node:net";
 import { assertEquals, assertMatch, assertRejects } from "./helpers/assert.ts";

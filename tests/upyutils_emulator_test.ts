@@ -15,7 +15,7 @@ import {
 import { startEmulator } from "../lib/emulator/emulator.ts";
 import type { EmulatedDevice } from "../lib/emulator/emulator.ts";
 import { pemToDer, startWssDevice, writeDeviceFile } from "../lib/emulator/shims/wss.ts";
-import { sha256Hex } from "../lib/ops/files.ts";
+import { DeviceFiles, sha256Hex } from "../lib/ops/files.ts";
 import { recordingIo } from "../lib/ui/io.ts";
 import type { WebReplSession } from "../lib/webrepl/session.ts";
 import { assert, assertEquals } from "./helpers/assert.ts";
@@ -157,7 +157,7 @@ Deno.test("update_upyutils over ws: creates /lib, installs, skips what matches, 
   }
 });
 
-Deno.test("update_upyutils over wss: an up-to-date device costs one exec; a changed script one upload and one more exec", async () => {
+Deno.test("update_upyutils over wss: an up-to-date device costs one exec; a changed script one upload and one more exec; uping runs", async () => {
   const pki = await makeTestPki();
   // As the guide leaves it: the scripts in /lib and WebSecureREPL started from boot.py.
   const { device: emu, port } = await startWssDevice({
@@ -172,7 +172,6 @@ Deno.test("update_upyutils over wss: an up-to-date device costs one exec; a chan
   try {
     const device = await openDevice(
       { host: "127.0.0.1", port, password: PASSWORD, secure: true },
-      recordingIo(),
       {
         tlsCredentials: () =>
           Promise.resolve({ caPem: pki.caPem, certPem: pki.clientCertPem, keyPem: pki.clientKeyPem }),
@@ -182,7 +181,7 @@ Deno.test("update_upyutils over wss: an up-to-date device costs one exec; a chan
       assertEquals(device.info.tlsProtocol, "TLSv1.2");
       const [upToDate, execs, binary] = await counted(
         device.session,
-        () => installUpyutils(device, selectScripts([])),
+        () => installUpyutils(new DeviceFiles(device.session), selectScripts([])),
       );
       assertEquals(upToDate.createdLibDir, false);
       assert(upToDate.results.every((r) => r.status === "unchanged"), JSON.stringify(upToDate.results));
@@ -191,7 +190,7 @@ Deno.test("update_upyutils over wss: an up-to-date device costs one exec; a chan
       await writeDeviceFile(emu, "/lib/wss_helper.py", encoder.encode("# tampered\n"));
       const [changed, execs2, binary2] = await counted(
         device.session,
-        () => installUpyutils(device, selectScripts([])),
+        () => installUpyutils(new DeviceFiles(device.session), selectScripts([])),
       );
       assertEquals(
         changed.results.filter((r) => r.status !== "unchanged"),
@@ -200,6 +199,24 @@ Deno.test("update_upyutils over wss: an up-to-date device costs one exec; a chan
       // One exec to hash, a WA/WB PUT (request header + one 1024-byte data frame per KB), one exec to check and rename.
       assertEquals([execs2, binary2], [2, 1 + Math.ceil(bytes(script("wss_helper.py")) / 1024)]);
       assertEquals(await libContents(emu), await expectedContents());
+
+      // The wss emulator has raw ICMP sockets: echo requests to its loopback are answered.
+      const out = await python(
+        emu,
+        "from uping import ping\nprint(ping('127.0.0.1', count=2, interval=0))\n" +
+          "print(ping('10.9.9.9', count=1, timeout=100, quiet=True))",
+      );
+      // Round-trip times vary; everything else is exact.
+      const timed = out.replace(/\d+\.\d{3} ms/g, "T ms").replace(/= [\d.]+\/[\d.]+\/T ms/, "= T/T/T ms");
+      assertEquals(
+        timed,
+        "PING 127.0.0.1 (127.0.0.1): 56 data bytes\n" +
+          "64 bytes from 127.0.0.1: icmp_seq=1 ttl=64 time=T ms\n" +
+          "64 bytes from 127.0.0.1: icmp_seq=2 ttl=64 time=T ms\n" +
+          "--- 127.0.0.1 ping statistics ---\n2 packets transmitted, 2 packets received, 0% packet loss\n" +
+          "round-trip min/avg/max = T/T/T ms\n(2, 2)\n" +
+          "--- 10.9.9.9 ping statistics ---\n1 packets transmitted, 0 packets received, 100% packet loss\n(1, 0)\n",
+      );
     } finally {
       await device.close();
     }

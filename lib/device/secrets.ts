@@ -9,8 +9,8 @@
  *              HMAC-SHA256(secret, "upysecrets wrkey v1" + token + [1]) + HMAC(… + [2]) + …, 9 characters
  * Only bytes below 248 (4 × 62) are used, so every character is equally likely: no modulo bias.
  */
-import { hmac } from "@noble/hashes/hmac.js";
-import { sha256 } from "@noble/hashes/sha2.js";
+import { hmac } from "npm:@noble/hashes@2.4.0/hmac.js";
+import { sha256 } from "npm:@noble/hashes@2.4.0/sha2.js";
 
 export const PASSWORD_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 /** The most the device keeps (`char webrepl_passwd[10]`). */

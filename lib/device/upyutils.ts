@@ -9,9 +9,8 @@
  */
 import type { CommandSpec } from "../cli/command.ts";
 import { UserError } from "../cli/errors.ts";
-import { mapDeviceError, sha256Hex } from "../ops/files.ts";
+import { DeviceFiles, mapDeviceError, sha256Hex } from "../ops/files.ts";
 import { pyStr } from "../webrepl/python_literal.ts";
-import type { DeviceConnection } from "./connect.ts";
 import syncTool from "../../device/sync_tool.py" with { type: "text" };
 import nanoglob from "../../device/nanoglob.py" with { type: "text" };
 import shasum from "../../device/shasum.py" with { type: "text" };
@@ -79,10 +78,7 @@ export interface InstallReport {
 }
 
 /** Installs `scripts` into /lib, skipping those whose SHA-256 on the device already matches. */
-export async function installUpyutils(
-  device: Pick<DeviceConnection, "session" | "files">,
-  scripts: DeviceScript[],
-): Promise<InstallReport> {
+export async function installUpyutils(files: DeviceFiles, scripts: DeviceScript[]): Promise<InstallReport> {
   const uploads = await Promise.all(scripts.map(async (script) => {
     const data = encoder.encode(script.source);
     const path = `${DEVICE_LIB_DIR}/${script.name}`;
@@ -90,16 +86,16 @@ export async function installUpyutils(
     const temporary = `${DEVICE_LIB_DIR}/.upytmp-${(await sha256Hex(encoder.encode(path))).slice(0, 8)}`;
     return { path, data, temporary, digest: await sha256Hex(data) };
   }));
-  const [createdLibDir, onDevice] = await deviceHashes(device, uploads.map((upload) => upload.path));
+  const [createdLibDir, onDevice] = await deviceHashes(files, uploads.map((upload) => upload.path));
   const changed = uploads.filter((upload, i) => onDevice[i] !== upload.digest);
   if (changed.length > 0) {
     try {
       for (const upload of changed) {
-        await device.files.transferFor(upload.temporary).put(upload.temporary, upload.data);
+        await files.transferFor(upload.temporary).put(upload.temporary, upload.data);
       }
-      await verifyAndRename(device, changed);
+      await verifyAndRename(files, changed);
     } catch (error) {
-      await removeQuietly(device, changed.map((upload) => upload.temporary));
+      await removeQuietly(files, changed.map((upload) => upload.temporary));
       throw error;
     }
   }
@@ -115,11 +111,11 @@ export async function installUpyutils(
 
 /** One exec: creates /lib when missing; the SHA-256 of each path, null for a file that is not there. */
 async function deviceHashes(
-  device: Pick<DeviceConnection, "session">,
+  files: DeviceFiles,
   paths: string[],
 ): Promise<[boolean, (string | null)[]]> {
   try {
-    const text = await device.session.execText(
+    const text = await files.session.execText(
       "import os,hashlib,binascii,json\ntry:\n os.mkdir('/lib')\n c=True\nexcept OSError as e:\n" +
         " if e.args[0]!=17:raise\n c=False\n if not os.stat('/lib')[0]&0x4000:raise OSError(20)\n" +
         "b=bytearray(512)\nm=memoryview(b)\nr=[]\n" +
@@ -140,11 +136,11 @@ async function deviceHashes(
  * success), then renames them all into place; if any is wrong, removes them all and renames none.
  */
 async function verifyAndRename(
-  device: Pick<DeviceConnection, "session">,
+  files: DeviceFiles,
   uploads: { path: string; temporary: string; data: Uint8Array; digest: string }[],
 ): Promise<void> {
   const table = uploads.map((u) => `(${pyStr(u.temporary)},${pyStr(u.path)},${u.data.length},'${u.digest}')`);
-  const text = await device.session.execText(
+  const text = await files.session.execText(
     "import os,hashlib,binascii,json\nb=bytearray(512)\nm=memoryview(b)\nbad=[]\n" +
       `F=(${table.join(",")},)\nfor t,p,s,d in F:\n h=hashlib.sha256()\n k=0\n with open(t,'rb') as f:\n` +
       "  while 1:\n   n=f.readinto(b)\n   if not n:break\n   h.update(m[:n])\n   k+=n\n" +
@@ -164,9 +160,9 @@ async function verifyAndRename(
   }
 }
 
-async function removeQuietly(device: Pick<DeviceConnection, "session">, paths: string[]): Promise<void> {
+async function removeQuietly(files: DeviceFiles, paths: string[]): Promise<void> {
   try {
-    await device.session.exec(
+    await files.session.exec(
       `import os\nfor p in (${
         paths.map(pyStr).join(",")
       },):\n try:\n  os.remove(p)\n except OSError:\n  pass`,
@@ -197,8 +193,10 @@ const updateUpyutils: CommandSpec = {
   device: true,
   async run(context) {
     const scripts = selectScripts(context.args.positionals);
-    await withDevice(context, async (device) => {
-      context.io.out(formatInstallReport(await installUpyutils(device, scripts)));
+    await withDevice(context, async (connection) => {
+      context.io.out(
+        formatInstallReport(await installUpyutils(new DeviceFiles(connection.session), scripts)),
+      );
     });
   },
 };

@@ -12,7 +12,7 @@
  *   truncation for WA/WB PUT, as on the device);
  * - identity modules (identity.ts), plus Python/JS modules from Worker plugins (the TLS shims).
  */
-import { loadMicroPython } from "micropython";
+import { loadMicroPython } from "npm:@micropython/micropython-webassembly-pyscript@1.27.0";
 import { BridgeClient } from "./bridge.ts";
 import { ESP32_BANNER_SUFFIX, IDENTITY_MODULES, WASM_BANNER_SUFFIX } from "./identity.ts";
 import type {

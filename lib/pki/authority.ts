@@ -3,7 +3,7 @@
  * export, rotate, and load the host's TLS credentials. Every operation prepares all of its output (and checks
  * every passphrase) before it writes anything.
  */
-import * as x509 from "@peculiar/x509";
+import * as x509 from "npm:@peculiar/x509@2.2.0";
 import { UserError } from "../cli/errors.ts";
 import type { Io } from "../ui/io.ts";
 import { readPassphrase } from "../ui/passphrase.ts";

@@ -2,7 +2,7 @@
  * Certificate profiles for the CA, host and device (notes/deno-platform.md §5): they pass
  * `openssl verify -x509_strict` with the sslclient/sslserver purposes and are accepted by rustls and mbedtls.
  */
-import * as x509 from "@peculiar/x509";
+import * as x509 from "npm:@peculiar/x509@2.2.0";
 import { UsageError, UserError } from "../cli/errors.ts";
 import { type KeyPair, SIGNING } from "./keys.ts";
 

@@ -7,8 +7,8 @@
  * `openssl genpkey -aes-256-cbc` and `openssl pkcs8 -topk8 [-scrypt | -v2 aes-256-cbc]` write them, and import
  * the legacy `Proc-Type: 4,ENCRYPTED` EC PEM that upydev wrote (EVP_BytesToKey with MD5), which we never write.
  */
-import { scrypt } from "hash-wasm";
-import { md5 } from "@noble/hashes/legacy.js";
+import { scrypt } from "npm:hash-wasm@4.13.0";
+import { md5 } from "npm:@noble/hashes@2.4.0/legacy.js";
 import { UserError } from "../cli/errors.ts";
 import {
   children,

@@ -3,7 +3,7 @@
  * says UNABLE_TO_VERIFY_LEAF_SIGNATURE for an expired certificate; a MicroPython device just closes), so the
  * emulated device and the tests use this to log a clear reason next to the stack's verdict.
  */
-import * as x509 from "@peculiar/x509";
+import * as x509 from "npm:@peculiar/x509@2.2.0";
 
 export type PeerRole = "client" | "server";
 

@@ -1,5 +1,5 @@
 /** Runs the real CLI in-process with a recording Io and a temporary HOME/cwd. */
-import "reflect-metadata";
+import "npm:reflect-metadata@0.2.2";
 import { runCli } from "../../lib/cli/run.ts";
 import { commandTable } from "../../lib/cli/table.ts";
 import { recordingIo } from "../../lib/ui/io.ts";

@@ -4,7 +4,7 @@
  * realm breaks the first (notes/micropython-wasm.md); `fresh()` gives each test its own directory and
  * re-imports the scripts, so tests do not see each other's files or module state.
  */
-import { loadMicroPython } from "micropython";
+import { loadMicroPython } from "npm:@micropython/micropython-webassembly-pyscript@1.27.0";
 import { DEVICE_SCRIPTS } from "../../lib/device/upyutils.ts";
 
 export interface PyResult {

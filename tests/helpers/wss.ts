@@ -1,5 +1,5 @@
 /** A host with its PKI (lib/pki) and an emulated device serving WebSecureREPL from its own wss_repl.py. */
-import "reflect-metadata";
+import "npm:reflect-metadata@0.2.2";
 import { type Sandbox, sandbox } from "./cli.ts";
 import { FAST_KDF } from "./pki.ts";
 import {

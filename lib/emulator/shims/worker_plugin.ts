@@ -4,7 +4,7 @@
  * os.dupterm and hashlib.sha1. Their Python sources are in ./python; each network operation is a synchronous host call
  * handled by NetHost (net_host.ts) on the main thread.
  */
-import { sha1 } from "@noble/hashes/legacy.js";
+import { sha1 } from "npm:@noble/hashes@2.4.0/legacy.js";
 import type { WorkerPluginContext } from "../worker.ts";
 import hashlibPy from "./python/_emu_hashlib.py" with { type: "text" };
 import emuHostPy from "./python/_emu_host.py" with { type: "text" };

@@ -5,6 +5,8 @@ from _emu_host import call
 
 AF_INET = 2
 SOCK_STREAM = 1
+SOCK_RAW = 3
+IPPROTO_ICMP = 1
 SOL_SOCKET = 1
 SO_REUSEADDR = 4
 IPPROTO_TCP = 6
@@ -51,7 +53,7 @@ class _Stream:
             self._id = None
 
 
-class socket(_Stream):
+class _Tcp(_Stream):
     def __init__(self, af=AF_INET, type=SOCK_STREAM, proto=0, _conn_id=None):
         _Stream.__init__(self, _conn_id)
         self._port = None
@@ -73,7 +75,7 @@ class socket(_Stream):
 
     def accept(self):
         r = call("accept", id=self._id)
-        return socket(_conn_id=r["id"]), tuple(r["addr"])
+        return _Tcp(_conn_id=r["id"]), tuple(r["addr"])
 
     def settimeout(self, seconds):
         call("settimeout", id=self._id, seconds=seconds)
@@ -81,3 +83,64 @@ class socket(_Stream):
     def close(self):
         _listeners.pop(self._id, None)
         _Stream.close(self)
+
+
+def _sum16(b):
+    s = 0
+    for i in range(0, len(b) - 1, 2):
+        s += b[i] << 8 | b[i + 1]
+    if len(b) & 1:
+        s += b[-1] << 8
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+class _Icmp:
+    # A raw ICMP socket (what uping uses). The emulated board reaches no real network: echo requests to
+    # itself or to loopback are answered here, as the network stack would; any other address never answers.
+    def __init__(self):
+        self._peer = None
+        self._timeout = None
+        self._replies = []
+
+    def connect(self, addr):
+        self._peer = addr[0]
+
+    def settimeout(self, seconds):
+        self._timeout = seconds
+
+    def setblocking(self, flag):
+        self._timeout = None if flag else 0
+
+    def send(self, packet):
+        import _emu
+
+        if self._peer in ("localhost", _emu.ip_address) or self._peer.startswith("127."):
+            reply = bytearray(packet)
+            reply[0] = 0
+            reply[2] = reply[3] = 0
+            c = _sum16(reply)
+            reply[2], reply[3] = c >> 8, c & 0xFF
+            ip = [int(part) for part in ("127.0.0.1" if self._peer == "localhost" else self._peer).split(".")]
+            header = bytearray([0x45, 0, 0, 0, 0, 0, 0, 0, 64, 1, 0, 0] + ip + [127, 0, 0, 1])
+            total = len(header) + len(reply)
+            header[2], header[3] = total >> 8, total & 0xFF
+            self._replies.append(bytes(header) + bytes(reply))
+        return len(packet)
+
+    def recv(self, size):
+        if self._replies:
+            return self._replies.pop(0)[:size]
+        if self._timeout:
+            import time
+
+            time.sleep(self._timeout)
+        raise OSError(110)
+
+    def close(self):
+        self._replies = []
+
+
+def socket(af=AF_INET, type=SOCK_STREAM, proto=0):
+    return _Icmp() if type == SOCK_RAW else _Tcp(af, type, proto)

@@ -94,7 +94,7 @@ Deno.test("shasum_check: OK, FAILED (content or size), MISSING; sha256sum's two-
     line["a"],
     line["b"],
     line["c"].replace(/ 30$/, " 31"),
-    line["d"].replace(/  40$/, ""),
+    line["d"].replace(/ {2}40$/, ""),
     `${"0".repeat(64)}  gone  5`,
   ];
   py.writeFile(`${dir}/sums`, listing.join("\n") + "\n");

@@ -69,7 +69,7 @@ Deno.test("send: F header, base64 lines of at most `chunk` bytes, E with the SHA
   }
 });
 
-Deno.test("send: chunk= sets the bytes per line; an unreadable path is one X line and the next file still comes", async () => {
+Deno.test("send: chunk= sets the bytes per line; an unreadable path is one X line and the next file still comes", () => {
   const dir = py.fresh();
   const data = random(1000);
   py.writeFile(`${dir}/a b.bin`, data);

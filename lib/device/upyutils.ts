@@ -109,7 +109,10 @@ export async function installUpyutils(files: DeviceFiles, scripts: DeviceScript[
   };
 }
 
-/** One exec: creates /lib when missing; the SHA-256 of each path, null for a file that is not there. */
+/**
+ * One exec: creates /lib when missing; the SHA-256 of each path, null for a file that is not there.
+ * (DeviceFiles.hashes would hash everything else in /lib too, and fail where /lib is missing.)
+ */
 async function deviceHashes(
   files: DeviceFiles,
   paths: string[],

@@ -80,7 +80,7 @@ export async function runDemo(io: Io, options: DemoOptions): Promise<number> {
       "-gg",
     ]);
 
-    say("1. Put wss_repl.py and wss_helper.py in the device");
+    say("1. Install the device scripts (wss_repl.py, wss_helper.py, upysh.py, …) into the device's /lib");
     await run(["update_upyutils", "-@", DEMO_DEVICE]);
 
     say("2. ROOT CA key and self-signed certificate; -tfkey sends the certificate to the device");

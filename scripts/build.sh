@@ -24,7 +24,7 @@ find "$out" -mindepth 1 -delete
 if ! $portable && { [ -n "${DENORT_BIN:-}" ] || [ -f "$zip" ]; }; then
   includes=(--include device/)
   for worker in "${workers[@]}"; do includes+=(--include "$worker"); done
-  "$deno" compile -A --frozen "${includes[@]}" -o "$out/upydev" main.ts
+  "$deno" compile -A --frozen-lockfile --exclude-unused-npm "${includes[@]}" -o "$out/upydev" main.ts
 else
   $portable || echo "build: no denort (set DENORT_BIN or place $zip): building the portable bundle" >&2
   "$deno" bundle --quiet --frozen --platform=deno -o "$out/upydev.js" main.ts

@@ -71,7 +71,7 @@ Deno.test("release.yml: every deno flag it uses exists in the pinned Deno's --he
   assertEquals(unknown, []);
 });
 
-Deno.test("release.yml: deno compile covers the five targets and includes device/ and every Worker", async () => {
+Deno.test("release.yml and build.sh: deno compile includes device/ and every Worker; the five targets", async () => {
   const [compile] = denoCommands().filter((command) => command.subcommand === "compile");
   const includes = compile.words.flatMap((word, index) =>
     compile.words[index - 1] === "--include" ? [word] : []
@@ -89,6 +89,8 @@ Deno.test("release.yml: deno compile covers the five targets and includes device
   }
   assertEquals(byUrl.sort(), ["lib/emulator/shims/worker_plugin.ts", "lib/emulator/worker.ts"]);
   assertEquals(includes.sort(), ["device/", ...byUrl]);
+  const buildScript = await Deno.readTextFile(new URL("scripts/build.sh", root));
+  assertEquals(buildScript.match(/^workers=\((.*)\)$/m)?.[1].split(" ").sort(), byUrl);
 
   const step = scripts.find((script) => script.includes("scripts/deno.sh compile"))!;
   const pairs = [...step.matchAll(/([a-z]+-[a-z0-9_]+):([a-z0-9_]+-[a-z0-9_-]+)/g)].map((m) => [m[1], m[2]]);

@@ -15,7 +15,12 @@ if [ "${1:-}" = "--portable" ]; then
   portable=true
   shift
 fi
-out="$(mkdir -p "${1:-dist}" && cd "${1:-dist}" && pwd)"
+out="${1:-dist}"
+if [ -d "$out" ] && [ -n "$(ls -A "$out")" ] && [ ! -e "$out/upydev" ]; then
+  echo "build: $out is not empty and holds no previous build: not touching it" >&2
+  exit 1
+fi
+out="$(mkdir -p "$out" && cd "$out" && pwd)"
 version="$("$deno" --version | head -1 | cut -d' ' -f2)"
 zip="${DENO_DIR:-$root/.deno-cache}/dl/release/v$version/denort-$(uname -m)-unknown-linux-gnu.zip"
 workers=(lib/emulator/worker.ts lib/emulator/shims/worker_plugin.ts)

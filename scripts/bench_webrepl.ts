@@ -6,10 +6,10 @@
  */
 import { parseArgs } from "node:util";
 import { openDevice } from "../lib/device/connect.ts";
+import { DeviceFiles } from "../lib/ops/files.ts";
 import { startEmulator } from "../lib/emulator/emulator.ts";
 import { ExecTransfer } from "../lib/webrepl/exec_transfer.ts";
 import { WaWbTransfer } from "../lib/webrepl/transfer.ts";
-import { recordingIo } from "../lib/ui/io.ts";
 
 const { values } = parseArgs({
   options: { size: { type: "string", default: String(256 * 1024) }, runs: { type: "string", default: "20" } },
@@ -94,8 +94,8 @@ function median(values: number[]): number {
 async function measure(label: string, port: number): Promise<void> {
   const device = await openDevice(
     { host: "127.0.0.1", port, password: PASSWORD, secure: false },
-    recordingIo(),
   );
+  const files = new DeviceFiles(device.session);
   try {
     const session = device.session;
     await session.exec("pass"); // enter the raw REPL, probe raw-paste
@@ -129,7 +129,7 @@ async function measure(label: string, port: number): Promise<void> {
     }
     rows.push([
       "verified put (temp + SHA-256 + rename)",
-      `${kbps(size, await timed(() => device.files.put(data, "/bench2.bin")))} KB/s`,
+      `${kbps(size, await timed(() => files.put(data, "/bench2.bin")))} KB/s`,
     ]);
     const exec = new ExecTransfer(session);
     rows.push([

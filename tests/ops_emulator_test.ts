@@ -5,8 +5,8 @@
 import { runCli } from "../lib/cli/run.ts";
 import { openDevice } from "../lib/device/connect.ts";
 import { startEmulator } from "../lib/emulator/emulator.ts";
-import { makeOpsCommands } from "../lib/ops/commands.ts";
-import { sha256Hex } from "../lib/ops/files.ts";
+import { deviceActionCommands } from "../lib/actions/table.ts";
+import { DeviceFiles, sha256Hex } from "../lib/ops/files.ts";
 import { recordingIo } from "../lib/ui/io.ts";
 import { assert, assertEquals } from "./helpers/assert.ts";
 import { cuttingProxy } from "./helpers/cut_proxy.ts";
@@ -15,7 +15,7 @@ const PASSWORD = "emu-pw";
 
 async function cli(args: string[], dir: string) {
   const io = recordingIo({ cwd: dir, env: { XDG_CONFIG_HOME: `${dir}/config` } });
-  const code = await runCli(args, io, makeOpsCommands({ connect: { inactivityMs: 20_000 } }));
+  const code = await runCli(args, io, deviceActionCommands({ connect: { inactivityMs: 20_000 } }));
   return { code, stdout: io.stdout, stderr: io.stderr };
 }
 
@@ -75,8 +75,10 @@ Deno.test("ops commands against the emulator", async (t) => {
 
     await t.step("ls lists sizes; -r recurses; no temporary files are left", async () => {
       const top = await run("ls", "/rt");
-      assertEquals(top.stdout, "     <dir>  deep/\n");
-      const all = await run("ls", "-r", "/");
+      assertEquals(top.stdout, "deep/\n");
+      const long = await run("ls", "-l", "/rt");
+      assertEquals(long.stdout, "     <dir>  deep/\n");
+      const all = await run("ls", "-l", "-r", "/");
       assert(all.stdout.includes("  rt/deep/binary-257.dat\n"), all.stdout);
       assert(all.stdout.includes("       257  rt/deep/binary-257.dat\n"), all.stdout);
       assert(!all.stdout.includes("upytmp"), all.stdout);
@@ -97,7 +99,7 @@ Deno.test("ops commands against the emulator", async (t) => {
         const data = sample(5000, "binary");
         await Deno.writeFile(`${dir}/long`, data);
         assertEquals((await run("put", `${dir}/long`, long)).code, 0);
-        const listing = await run("ls", "/rt");
+        const listing = await run("ls", "-l", "/rt");
         assert(listing.stdout.includes(`      5000  ${"n".repeat(70)}.bin\n`), listing.stdout);
         assertEquals((await run("get", long, `${dir}/long-back`)).code, 0);
         assertEquals((await Deno.readFile(`${dir}/long-back`)).toHex(), data.toHex());
@@ -127,7 +129,7 @@ Deno.test("ops commands against the emulator", async (t) => {
 
     await t.step("repl: typed bytes reach the prompt, output comes back, Ctrl-] quits", async () => {
       const io = recordingIo({ cwd: dir, env: { XDG_CONFIG_HOME: `${dir}/config` } });
-      const running = runCli(["repl", ...address], io, makeOpsCommands());
+      const running = runCli(["repl", ...address], io, deviceActionCommands());
       io.feed("print(6*7)\r");
       for (let i = 0; i < 200 && !io.stdout.includes("42"); i++) await new Promise((r) => setTimeout(r, 10));
       io.feed(Uint8Array.of(0x1d));
@@ -180,7 +182,6 @@ Deno.test("ops commands against the emulator", async (t) => {
     await t.step("device busy while another session is attached", async () => {
       const first = await openDevice(
         { host: "127.0.0.1", port: emulator.port, password: PASSWORD, secure: false },
-        recordingIo(),
       );
       try {
         const result = await run("ls");
@@ -276,11 +277,10 @@ async function waitForDetach(emulator: { core: { terminalAttached: boolean } }):
 
 Deno.test("exec-only transfer (for firmware without WA/WB) round-trips bytes", async () => {
   const emulator = await startEmulator({ port: 0, password: PASSWORD });
-  const device = await openDevice(
+  const connection = await openDevice(
     { host: "127.0.0.1", port: emulator.port, password: PASSWORD, secure: false },
-    recordingIo(),
-    { files: { execTransferOnly: true } },
   );
+  const device = { files: new DeviceFiles(connection.session, { execTransferOnly: true }) };
   try {
     const data = sample(10_000, "binary");
     await device.files.put(data, "/exec-only.bin");
@@ -289,7 +289,7 @@ Deno.test("exec-only transfer (for firmware without WA/WB) round-trips bytes", a
     await device.files.rm("/exec-only.bin");
     assertEquals(await device.files.stat("/exec-only.bin"), null);
   } finally {
-    await device.close();
+    await connection.close();
     await emulator.close();
   }
 });

@@ -3,7 +3,6 @@ import type { Socket } from "node:net";
 import { UserError } from "../lib/cli/errors.ts";
 import type { ByteStream } from "../lib/transport/stream.ts";
 import { openDevice } from "../lib/device/connect.ts";
-import { recordingIo } from "../lib/ui/io.ts";
 import { assert, assertEquals, assertRejects } from "./helpers/assert.ts";
 import { fakeDeviceServer } from "./helpers/fake_server.ts";
 import { ScriptedDevice } from "./helpers/memory_stream.ts";
@@ -20,7 +19,7 @@ Deno.test("openDevice: logs in over TCP and reports the transport", async () => 
     await peer.frame();
     await peer.sendRaw(Uint8Array.of(0x88, 0x00));
   });
-  const device = await openDevice(target(server.port), recordingIo());
+  const device = await openDevice(target(server.port));
   assertEquals(device.info, { kind: "tcp", host: "127.0.0.1", port: server.port });
   await device.close();
   await server.finish();
@@ -34,7 +33,7 @@ Deno.test("openDevice: wrong password, busy device, rejected upgrade", async () 
     await peer.sendText("\r\nAccess denied\r\n");
   });
   await assertRejects(
-    () => openDevice(target(denied.port), recordingIo()),
+    () => openDevice(target(denied.port)),
     UserError,
     "wrong WebREPL password",
   );
@@ -44,7 +43,7 @@ Deno.test("openDevice: wrong password, busy device, rejected upgrade", async () 
     await peer.upgrade();
   });
   await assertRejects(
-    () => openDevice(target(busy.port), recordingIo()),
+    () => openDevice(target(busy.port)),
     UserError,
     "device busy: another WebREPL session is active",
   );
@@ -55,7 +54,7 @@ Deno.test("openDevice: wrong password, busy device, rejected upgrade", async () 
     await peer.sendRaw(new TextEncoder().encode("HTTP/1.0 200 OK\r\n\r\n<html></html>"));
   });
   await assertRejects(
-    () => openDevice(target(rejected.port), recordingIo()),
+    () => openDevice(target(rejected.port)),
     UserError,
     `ws://127.0.0.1:${rejected.port} rejected the WebSocket upgrade`,
   );
@@ -67,7 +66,7 @@ Deno.test("openDevice: refused port and a silent device end within the bound, na
   const closedPort = listener.addr.port;
   listener.close();
   await assertRejects(
-    () => openDevice(target(closedPort), recordingIo(), { connectTimeoutMs: 500 }),
+    () => openDevice(target(closedPort), { connectTimeoutMs: 500 }),
     UserError,
     `127.0.0.1:${closedPort}: connection refused`,
   );
@@ -77,7 +76,7 @@ Deno.test("openDevice: refused port and a silent device end within the bound, na
     await peer.frame(); // the client gives up and closes
   });
   const error = await assertRejects(
-    () => openDevice(target(silent.port), recordingIo(), { connectTimeoutMs: 200 }),
+    () => openDevice(target(silent.port), { connectTimeoutMs: 200 }),
     UserError,
     `ws://127.0.0.1:${silent.port} accepted the connection but did not answer the upgrade`,
   );
@@ -93,7 +92,7 @@ Deno.test("openDevice: a password over 9 characters never connects", async () =>
     conn.close();
   }, () => {});
   await assertRejects(
-    () => openDevice(target(listener.addr.port, "0123456789"), recordingIo()),
+    () => openDevice(target(listener.addr.port, "0123456789")),
     UserError,
     "at most 9 characters",
   );
@@ -104,7 +103,7 @@ Deno.test("openDevice: a password over 9 characters never connects", async () =>
 
 Deno.test("openDevice: wss without credentials is a clear error", async () => {
   await assertRejects(
-    () => openDevice({ host: "127.0.0.1", port: 1, password: "x", secure: true }, recordingIo()),
+    () => openDevice({ host: "127.0.0.1", port: 1, password: "x", secure: true }),
     UserError,
     "needs the host's TLS certificate and key",
   );
@@ -136,7 +135,6 @@ Deno.test("openDevice over wss: mutual TLS 1.2, upgrade and login; info carries 
   try {
     const device = await openDevice(
       { host: "127.0.0.1", port, password: "secret", secure: true },
-      recordingIo(),
       {
         tlsCredentials: () =>
           Promise.resolve({ caPem: pki.caPem, certPem: pki.clientCertPem, keyPem: pki.clientKeyPem }),

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import tls from "node:tls";
 import { openDevice } from "../lib/device/connect.ts";
-import { recordingIo } from "../lib/ui/io.ts";
+import { DeviceFiles } from "../lib/ops/files.ts";
 import {
   installDevicePki,
   pemToDer,
@@ -327,21 +327,21 @@ Deno.test("wss: the host client (openDevice) logs in, execs, and PUT/GET round-t
     const port = await startWss(emu);
     const device = await openDevice(
       { host: "127.0.0.1", port, password: PASSWORD, secure: true },
-      recordingIo(),
       {
         tlsCredentials: () =>
           Promise.resolve({ caPem: pki.caPem, certPem: pki.clientCertPem, keyPem: pki.clientKeyPem }),
       },
     );
+    const files = new DeviceFiles(device.session);
     try {
       assert.equal(device.info.tlsProtocol, "TLSv1.2");
       assert.equal((await device.session.execText("print(1+1)")).trim(), "2");
       const data = crypto.getRandomValues(new Uint8Array(5000));
       data.set([0x00, 0x0d, 0x0a, 0x04, 0x03, 0xff], 100);
-      await device.files.put(data, "/data.bin");
-      assert.deepEqual(await device.files.get("/data.bin"), data);
-      await device.files.put(new Uint8Array(0), "/empty.bin");
-      assert.deepEqual(await device.files.get("/empty.bin"), new Uint8Array(0));
+      await files.put(data, "/data.bin");
+      assert.deepEqual(await files.get("/data.bin"), data);
+      await files.put(new Uint8Array(0), "/empty.bin");
+      assert.deepEqual(await files.get("/empty.bin"), new Uint8Array(0));
     } finally {
       await device.close();
     }

@@ -1,7 +1,7 @@
 /**
  * The command table's entry shape. Parsing (lib/cli/parse.ts) is driven by these specs and never runs code;
  * execution calls `run` with the parsed arguments. Each concept folder exports its own specs
- * (e.g. lib/ops/commands.ts) and lib/cli/table.ts lists them all.
+ * (e.g. lib/config/commands.ts; device actions come from lib/actions/table.ts) and lib/cli/table.ts lists them all.
  */
 import type { Io } from "../ui/io.ts";
 import type { DeviceTarget } from "../device/target.ts";

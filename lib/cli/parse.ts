@@ -65,8 +65,22 @@ export function parseCommandLine(argv: string[], table: CommandSpec[]): Invocati
     if (!spec.device) throw new UsageError(`'${spec.name}' does not take a device: '${first}'`);
     if (atName === "") throw new UsageError(`missing device name after '${actionName}@'`);
   }
-  const options = optionsOf(spec);
-  const parsed: ParsedArgs = { action: spec.name, atName, positionals: [], options: {} };
+  const { args, help } = parseActionArguments(spec, rest, optionsOf(spec));
+  return { kind: "action", spec, args: { ...args, atName }, help };
+}
+
+/**
+ * An action's arguments after its name, against the options it accepts: the CLI adds the device options,
+ * the shell does not.
+ */
+export function parseActionArguments(
+  spec: Pick<CommandSpec, "name" | "usage" | "positionals">,
+  rest: string[],
+  options: OptionSpec[],
+  /** Before the usage in error messages: the shell's commands have no `upydev ` in front. */
+  usagePrefix = "upydev ",
+): { args: ParsedArgs; help: boolean } {
+  const parsed: ParsedArgs = { action: spec.name, positionals: [], options: {} };
   let onlyPositionals = false;
   for (let i = 0; i < rest.length; i++) {
     const token = rest[i];
@@ -113,8 +127,8 @@ export function parseCommandLine(argv: string[], table: CommandSpec[]): Invocati
     }
   }
   const help = parsed.options["-h"] === true;
-  if (!help) checkPositionals(spec, parsed.positionals);
-  return { kind: "action", spec, args: parsed, help };
+  if (!help) checkPositionals(spec, parsed.positionals, usagePrefix);
+  return { args: parsed, help };
 }
 
 function findAction(name: string, table: CommandSpec[]): CommandSpec {
@@ -126,14 +140,18 @@ function findAction(name: string, table: CommandSpec[]): CommandSpec {
   );
 }
 
-function checkPositionals(spec: CommandSpec, positionals: string[]): void {
+function checkPositionals(
+  spec: Pick<CommandSpec, "name" | "usage" | "positionals">,
+  positionals: string[],
+  usagePrefix: string,
+): void {
   const { min, max } = spec.positionals;
   if (positionals.length < min) {
-    throw new UsageError(`'${spec.name}' needs more arguments: usage: upydev ${spec.usage}`);
+    throw new UsageError(`'${spec.name}' needs more arguments: usage: ${usagePrefix}${spec.usage}`);
   }
   if (positionals.length > max) {
     throw new UsageError(
-      `unexpected argument '${positionals[max]}' for '${spec.name}': usage: upydev ${spec.usage}`,
+      `unexpected argument '${positionals[max]}' for '${spec.name}': usage: ${usagePrefix}${spec.usage}`,
     );
   }
 }

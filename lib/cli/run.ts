@@ -8,6 +8,7 @@ import { actionHelp, globalHelp } from "./help.ts";
 import { parseCommandLine } from "./parse.ts";
 import { VERSION, versionReport } from "./version.ts";
 import type { Io } from "../ui/io.ts";
+import { printable } from "../ui/terminal_text.ts";
 import { Registry, userConfigDir } from "../config/registry.ts";
 import { resolveDevice } from "../config/resolve.ts";
 
@@ -38,7 +39,7 @@ export async function runCli(argv: string[], io: Io, table: CommandSpec[]): Prom
     return (await spec.run(context)) ?? 0;
   } catch (error) {
     if (error instanceof UserError) {
-      io.err(`upydev: ${oneLine(error.message)}\n`);
+      io.err(`upydev: ${printable(oneLine(error.message))}\n`);
       return error.exitCode;
     }
     throw error;

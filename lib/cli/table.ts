@@ -1,7 +1,7 @@
 /** The command table: every action, in the order `upydev --help` lists them. */
 import type { CommandSpec } from "./command.ts";
 import { configCommands } from "../config/commands.ts";
-import { opsCommands } from "../ops/commands.ts";
+import { deviceActionCommands } from "../actions/table.ts";
 import { shellCommands } from "../shell/commands.ts";
 import { upyutilsCommands } from "../device/upyutils.ts";
 import { kgCommandSpec } from "../pki/kg.ts";
@@ -12,7 +12,7 @@ export function commandTable(): CommandSpec[] {
   return [
     ...configCommands,
     ...shellCommands,
-    ...opsCommands,
+    ...deviceActionCommands(),
     ...upyutilsCommands,
     kgCommandSpec,
     ...emulatorCommands,

@@ -3,11 +3,9 @@
  * Everything above (ops, commands, shell) starts here and never sees a socket.
  */
 import { UserError } from "../cli/errors.ts";
-import { DeviceFiles, type DeviceFilesOptions } from "../ops/files.ts";
 import type { ByteStream, TransportInfo } from "../transport/stream.ts";
 import { connectTcp, formatAddress } from "../transport/tcp.ts";
 import { connectTls } from "../transport/tls.ts";
-import type { Io } from "../ui/io.ts";
 import { checkPassword, WebReplSession } from "../webrepl/session.ts";
 import { WsClient, WsHandshakeError } from "../ws/client.ts";
 import { type DeviceTarget, targetPort } from "./target.ts";
@@ -28,12 +26,11 @@ export interface OpenDeviceOptions {
   inactivityMs?: number;
   /** Loads the CA, host certificate and decrypted host key; required for `target.secure`. */
   tlsCredentials?: () => Promise<TlsCredentials>;
-  files?: DeviceFilesOptions;
 }
 
+/** A logged-in link; lib/ops wraps its session into file operations. */
 export interface DeviceConnection {
   session: WebReplSession;
-  files: DeviceFiles;
   info: TransportInfo;
   close(): Promise<void>;
 }
@@ -42,7 +39,6 @@ const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
 export async function openDevice(
   target: DeviceTarget,
-  _io: Io,
   options: OpenDeviceOptions = {},
 ): Promise<DeviceConnection> {
   checkPassword(target.password);
@@ -59,7 +55,6 @@ export async function openDevice(
   const session = await WebReplSession.login(ws, target.password, { inactivityMs: options.inactivityMs });
   return {
     session,
-    files: new DeviceFiles(session, options.files),
     info: stream.info,
     close: () => session.close(),
   };

@@ -7,6 +7,7 @@ import wssRepl from "../../device/wss_repl.py" with { type: "text" };
 import wssHelper from "../../device/wss_helper.py" with { type: "text" };
 import { withDevice } from "./use_device.ts";
 import { ProgressBar } from "../ui/progress.ts";
+import { DeviceFiles } from "../ops/files.ts";
 
 export interface DeviceScript {
   name: string;
@@ -30,16 +31,17 @@ const updateUpyutils: CommandSpec = {
   positionals: { min: 0, max: 0 },
   device: true,
   async run(context) {
-    await withDevice(context, async (device) => {
-      if (!(await device.files.stat(DEVICE_LIB_DIR))?.isDir) {
+    await withDevice(context, async (connection) => {
+      const files = new DeviceFiles(connection.session);
+      if (!(await files.stat(DEVICE_LIB_DIR))?.isDir) {
         context.io.out(`Making ${DEVICE_LIB_DIR} directory ...\n`);
-        await device.files.mkdir(DEVICE_LIB_DIR);
+        await files.mkdir(DEVICE_LIB_DIR);
       }
       for (const script of DEVICE_SCRIPTS) {
         const data = encoder.encode(script.source);
         const target = `${DEVICE_LIB_DIR}/${script.name}`;
         const bar = new ProgressBar(context.io, target);
-        await device.files.put(data, target, (done, total) => bar.update(done, total));
+        await files.put(data, target, (done, total) => bar.update(done, total));
         bar.finish(data.length, data.length);
         context.io.out(`${target}: ${data.length} bytes, verified\n`);
       }

@@ -22,7 +22,7 @@ export async function connectTarget(
   target: DeviceTarget,
   options: Omit<OpenDeviceOptions, "tlsCredentials"> = {},
 ): Promise<DeviceConnection> {
-  return await openDevice(target, context.io, {
+  return await openDevice(target, {
     ...options,
     tlsCredentials: () => hostTlsCredentials(context.configDir, context.io, target),
   });

@@ -236,10 +236,36 @@ class Pin:
 
 class RTC:
     def datetime(self, dt=None):
+        import time
         if dt is None:
-            import time
             t = time.localtime()
             return (t[0], t[1], t[2], t[6], t[3], t[4], t[5], 0)
+        time._emu_set(time.mktime((dt[0], dt[1], dt[2], dt[4], dt[5], dt[6], 0, 0)))
+`;
+
+// The board's RTC: settable through machine.RTC().datetime(...), as upydev's datetime --set does. The wasm
+// port's clock is the host's, so the emulated clock is the host's plus an offset.
+const TIME_PY = `from time import *
+import time as _real
+
+_offset = 0
+
+
+def time():
+    return _real.time() + _offset
+
+
+def localtime(secs=None):
+    return _real.localtime(time() if secs is None else secs)
+
+
+def gmtime(secs=None):
+    return _real.gmtime(time() if secs is None else secs)
+
+
+def _emu_set(secs):
+    global _offset
+    _offset = secs - _real.time()
 `;
 
 const NETWORK_PY = `import _emu
@@ -296,6 +322,7 @@ export const IDENTITY_MODULES: { file: string; source: string; replaces?: string
   { file: "_emu_sys", source: SYS_PY, replaces: ["sys", "usys"] },
   { file: "_emu_os", source: OS_PY, replaces: ["os", "uos"] },
   { file: "_emu_gc", source: GC_PY, replaces: ["gc"] },
+  { file: "_emu_time", source: TIME_PY, replaces: ["time", "utime"] },
   { file: "machine", source: MACHINE_PY },
   { file: "network", source: NETWORK_PY },
 ];

@@ -9,7 +9,7 @@ import { ExecTransfer } from "../webrepl/exec_transfer.ts";
 import { pyStr } from "../webrepl/python_literal.ts";
 import { DeviceExecError, type WebReplSession } from "../webrepl/session.ts";
 import { type FileTransfer, type ProgressCallback, wawbNameFits, WaWbTransfer } from "../webrepl/transfer.ts";
-import { normalizeRemotePath, remoteDirname } from "./paths.ts";
+import { normalizeRemotePath, remoteBasename, remoteDirname, remoteJoin } from "./paths.ts";
 
 export interface RemoteStat {
   path: string;
@@ -143,10 +143,7 @@ export class DeviceFiles {
       throw new UserError(`destination directory ${dir} does not exist on the device (create it with mkdir)`);
     }
     if (existing?.isDir) throw new UserError(`${target} is a directory on the device`);
-    // Short and derived from the target: it fits WA/WB's 63-byte name field even when the final name does
-    // not (the rename has no such limit), and a retry reuses the same name instead of leaving another.
-    const tag = (await sha256Hex(new TextEncoder().encode(target))).slice(0, 8);
-    const temporary = `${dir === "/" ? "" : dir}/.upytmp-${tag}`;
+    const temporary = await temporaryNameFor(target);
     try {
       await this.transferFor(temporary).put(temporary, data, onProgress);
       const [size, digest] = await this.#sizeAndHash(temporary);
@@ -191,6 +188,141 @@ export class DeviceFiles {
     return data;
   }
 
+  /** Renames on the device; a destination that is an existing directory receives the source's name. */
+  async move(source: string, destination: string): Promise<string> {
+    const from = normalizeRemotePath(source);
+    const target = await this.#intoDirectory(from, normalizeRemotePath(destination));
+    await this.#run(
+      `import os\ntry:\n os.stat(${pyStr(target)})\n raise OSError(17)\nexcept OSError as e:\n` +
+        ` if e.args[0]!=2:raise\nos.rename(${pyStr(from)},${pyStr(target)})`,
+      `${from} -> ${target}`,
+    );
+    return target;
+  }
+
+  /**
+   * Copies a file on the device (no bytes cross the link): into a temporary name, then renamed, so a full
+   * flash never leaves half a copy under the real name.
+   */
+  async copy(source: string, destination: string): Promise<string> {
+    const from = normalizeRemotePath(source);
+    const target = await this.#intoDirectory(from, normalizeRemotePath(destination), "file");
+    const temporary = await temporaryNameFor(target);
+    try {
+      await this.#run(
+        "import os\nb=bytearray(1024)\nm=memoryview(b)\n" +
+          `with open(${pyStr(from)},'rb') as s:\n with open(${pyStr(temporary)},'wb') as d:\n  while 1:\n` +
+          "   n=s.readinto(b)\n   if not n:break\n   d.write(m[:n])\n" +
+          `try:\n os.rename(${pyStr(temporary)},${pyStr(target)})\nexcept OSError:\n` +
+          ` os.remove(${pyStr(target)})\n os.rename(${pyStr(temporary)},${pyStr(target)})`,
+        `${from} -> ${target}`,
+      );
+    } catch (error) {
+      await this.#removeQuietly(temporary);
+      throw error;
+    }
+    return target;
+  }
+
+  async #intoDirectory(source: string, destination: string, only?: "file"): Promise<string> {
+    const [from, to] = await this.#statAll([source, destination]);
+    if (from === null) throw new UserError(`no such file or directory on the device: ${source}`);
+    if (only === "file" && from.isDir) {
+      throw new UserError(`${source} is a directory on the device (not copied)`);
+    }
+    if (to?.isDir) return remoteJoin(destination, remoteBasename(source));
+    return destination;
+  }
+
+  /** Creates an empty file, or leaves an existing one as it is. */
+  async touch(path: string): Promise<void> {
+    const target = normalizeRemotePath(path);
+    await this.#run(`open(${pyStr(target)},'ab').close()`, target);
+  }
+
+  /** Removes an empty directory. */
+  async rmdir(path: string): Promise<void> {
+    const target = normalizeRemotePath(path);
+    const stat = await this.stat(target);
+    if (stat === null) throw new UserError(`no such directory on the device: ${target}`);
+    if (!stat.isDir) throw new UserError(`not a directory on the device: ${target}`);
+    // ENOTEMPTY's number differs between ports (90 on ESP32, 39 on unix): name the case on every port.
+    await this.#run(
+      `import os\ntry:\n os.rmdir(${pyStr(target)})\nexcept OSError:\n` +
+        ` if os.listdir(${pyStr(target)}):raise OSError(90)\n raise`,
+      target,
+    );
+  }
+
+  /**
+   * The first `lines` lines of a file, read on the device so a large file never crosses the link; written
+   * through sys.stdout.buffer, which the device does not cook, so the bytes arrive as stored.
+   */
+  async head(path: string, lines: number): Promise<Uint8Array> {
+    const target = normalizeRemotePath(path);
+    try {
+      return await this.session.exec(
+        `import sys\nwith open(${pyStr(target)},'rb') as f:\n for i in range(${lines}):\n` +
+          "  l=f.readline()\n  if not l:break\n  sys.stdout.buffer.write(l)",
+      );
+    } catch (error) {
+      throw mapDeviceError(error, target);
+    }
+  }
+
+  /** Size and free space of the filesystem that holds `path`. */
+  async filesystem(path = "/"): Promise<FilesystemUsage> {
+    const target = normalizeRemotePath(path);
+    const [blockSize, blocks, free] = await this.#jsonFor<[number, number, number]>(
+      `import os\ns=os.statvfs(${pyStr(target)})\nprint(json.dumps([s[0],s[2],s[3]]))`,
+      target,
+    );
+    return {
+      path: target,
+      total: blockSize * blocks,
+      free: blockSize * free,
+      used: blockSize * (blocks - free),
+    };
+  }
+
+  /**
+   * SHA-256 of files, or of every file under directories, in one exec that streams a line per file: the
+   * cost is one round trip whatever the number of files.
+   */
+  async hashes(paths: string[], onHash?: (hash: FileHash) => void): Promise<FileHash[]> {
+    const targets = paths.map(normalizeRemotePath);
+    const found: FileHash[] = [];
+    let pending = "";
+    const take = (text: string) => {
+      pending += text;
+      let newline;
+      while ((newline = pending.indexOf("\n")) >= 0) {
+        const line = pending.slice(0, newline).trim();
+        pending = pending.slice(newline + 1);
+        if (line === "") continue;
+        const hash = parseHashLine(line);
+        found.push(hash);
+        onHash?.(hash);
+      }
+    };
+    const decoder = new TextDecoder();
+    try {
+      await this.session.exec(
+        "import os,hashlib,binascii,json\nb=bytearray(1024)\nm=memoryview(b)\ndef _h(p):\n" +
+          " if os.stat(p)[0]&0x4000:\n  for e in os.ilistdir(p):_h((p if p!='/' else '')+'/'+e[0])\n  return\n" +
+          " h=hashlib.sha256()\n n=0\n with open(p,'rb') as f:\n  while 1:\n   k=f.readinto(b)\n" +
+          "   if not k:break\n   h.update(m[:k])\n   n+=k\n" +
+          " print(binascii.hexlify(h.digest()).decode(),n,json.dumps(p))\n" +
+          `for p in (${targets.map(pyStr).join(",")},):_h(p)`,
+        { onStdout: (bytes) => take(decoder.decode(bytes, { stream: true })) },
+      );
+    } catch (error) {
+      throw mapDeviceError(error, targets.join(" "));
+    }
+    take("\n");
+    return found;
+  }
+
   async #jsonFor<T>(code: string, target: string): Promise<T> {
     try {
       return await this.#json<T>(code);
@@ -208,6 +340,38 @@ export class DeviceFiles {
   }
 }
 
+export interface FilesystemUsage {
+  path: string;
+  total: number;
+  used: number;
+  free: number;
+}
+
+export interface FileHash {
+  path: string;
+  size: number;
+  sha256: string;
+}
+
+/** `HEX SIZE "PATH"`: the path last and JSON-quoted, so any name survives. */
+function parseHashLine(line: string): FileHash {
+  const match = /^([0-9a-f]{64}) (\d+) (".*")$/.exec(line);
+  if (!match) {
+    throw new UserError(`unexpected shasum line from the device: ${JSON.stringify(line.slice(0, 80))}`);
+  }
+  return { sha256: match[1], size: Number(match[2]), path: JSON.parse(match[3]) as string };
+}
+
+/**
+ * Short and derived from the target: it fits WA/WB's 63-byte name field even when the final name does not
+ * (the rename has no such limit), and a retry reuses the same name instead of leaving another.
+ */
+async function temporaryNameFor(target: string): Promise<string> {
+  const dir = remoteDirname(target);
+  const tag = (await sha256Hex(new TextEncoder().encode(target))).slice(0, 8);
+  return `${dir === "/" ? "" : dir}/.upytmp-${tag}`;
+}
+
 /** Turns common device OSErrors into messages naming the path. */
 export function mapDeviceError(error: unknown, target: string): unknown {
   if (!(error instanceof DeviceExecError)) return error;
@@ -220,6 +384,17 @@ export function mapDeviceError(error: unknown, target: string): unknown {
       return new UserError(`device flash full while writing ${target}`, { cause: error });
     case "ENOTDIR":
       return new UserError(`not a directory on the device: ${target}`, { cause: error });
+    case "EISDIR":
+      return new UserError(`is a directory on the device: ${target}`, { cause: error });
+    case "ENOTEMPTY":
+      return new UserError(`directory not empty on the device: ${target}`, { cause: error });
+    case "EROFS":
+      return new UserError(`the device's filesystem is read-only: cannot write ${target}`, { cause: error });
+    case "ENAMETOOLONG":
+      return new UserError(`name too long for the device's filesystem: ${target}`, { cause: error });
+    case "EACCES":
+    case "EPERM":
+      return new UserError(`permission denied on the device: ${target}`, { cause: error });
     default:
       return new UserError(`${error.message} (${target})`, { cause: error });
   }

@@ -63,21 +63,22 @@ export async function uploadFile(
   return { from: localPath, to: target, bytes: data.length, ms: io.now() - start };
 }
 
-/** Downloads `remotePath`; a `localTarget` (relative to `io.cwd()`) that is a directory receives its name. */
+/** Downloads `remotePath`; a `localTarget` (relative to `localCwd`) that is a directory receives its name. */
 export async function downloadFile(
   files: DeviceFiles,
   io: Io,
   remotePath: string,
   localTarget: string,
+  localCwd = io.cwd(),
 ): Promise<TransferReport> {
   const remote = normalizeRemotePath(remotePath);
-  const resolved = resolve(io.cwd(), localTarget);
+  const resolved = resolve(localCwd, localTarget);
   const local = await isLocalDirectory(resolved) ? join(localTarget, remoteBasename(remote)) : localTarget;
   const bar = new ProgressBar(io, `get ${remoteBasename(remote)}`);
   const start = io.now();
   const data = await files.get(remote, (done, total) => bar.update(done, total));
   bar.finish(data.length, data.length);
-  await writeLocal(resolve(io.cwd(), local), data);
+  await writeLocal(resolve(localCwd, local), data);
   return { from: remote, to: local, bytes: data.length, ms: io.now() - start };
 }
 

@@ -1,5 +1,6 @@
 /** `shl` / `shell`: the interactive shell-repl on one device. */
 import type { CommandSpec } from "../cli/command.ts";
+import { openedDevice } from "../actions/action.ts";
 import { withDevice } from "../device/use_device.ts";
 import { readTextIfExists, writeFileAtomic } from "../config/files.ts";
 import { Shell } from "./shell.ts";
@@ -12,7 +13,9 @@ const shl: CommandSpec = {
   aliases: ["shell"],
   summary: "interactive shell-repl on the device (wss when a passphrase is configured)",
   usage: "shl   |   shl@NAME",
-  description: "Shell mode: ls, cd, pwd, cat, put, get, rm, mkdir, lcd, lpwd, help, exit.\n" +
+  description:
+    "Shell mode: every device action (ls, cat, put, get, rm, tree, df, ...) plus cd, pwd, lcd, lpwd, " +
+    "help and exit; COMMAND -h shows one.\n" +
     "CTRL-s toggles to the device's REPL and back, CTRL-k lists the keys, CTRL-x or 'exit' leaves.",
   positionals: { min: 0, max: 0 },
   device: true,
@@ -22,7 +25,7 @@ const shl: CommandSpec = {
     const before = history.length;
     try {
       await withDevice(context, async (device, target) => {
-        await new Shell(device, context.io, { name: target.name, history }).run();
+        await new Shell(openedDevice(device, target.name), context.io, { name: target.name, history }).run();
       }, { inactivityMs: 30_000 });
     } finally {
       if (history.length !== before) {

@@ -5,24 +5,20 @@
  * shell writes \r\n line ends itself.
  */
 import { oneLine, UserError } from "../cli/errors.ts";
-import type { DeviceFiles } from "../ops/files.ts";
+import type { Device } from "../actions/action.ts";
 import type { TransportInfo } from "../transport/stream.ts";
 import type { Io } from "../ui/io.ts";
+import { printable } from "../ui/terminal_text.ts";
 import type { WebReplSession } from "../webrepl/session.ts";
 import { type EditorEvent, LineEditor, shellKeyOf } from "./line_editor.ts";
 import {
-  SHELL_COMMANDS,
+  isShellCommand,
+  runShellCommand,
   type ShellCommandContext,
   shellHelp,
   type ShellState,
   splitWords,
 } from "./shell_commands.ts";
-
-export interface ShellDevice {
-  session: WebReplSession;
-  files: DeviceFiles;
-  info: TransportInfo;
-}
 
 export interface ShellOptions {
   /** Registry name of the device; the unique id stands in when there is none. */
@@ -60,7 +56,7 @@ const PUMP_POLL_MS = 50;
 const encoder = new TextEncoder();
 
 export class Shell {
-  readonly #device: ShellDevice;
+  readonly #device: Device;
   readonly #io: Io;
   readonly #name: string | undefined;
   readonly #editor: LineEditor;
@@ -73,7 +69,7 @@ export class Shell {
   #endedSignal!: () => void;
   readonly #endedPromise = new Promise<void>((resolve) => (this.#endedSignal = resolve));
 
-  constructor(device: ShellDevice, io: Io, options: ShellOptions = {}) {
+  constructor(device: Device, io: Io, options: ShellOptions = {}) {
     this.#device = device;
     this.#io = io;
     this.#name = options.name;
@@ -150,38 +146,33 @@ export class Shell {
       return true;
     }
     if (name === "help" || name === "-h") {
-      this.#io.out(shellHelp() + KEYBINDINGS.join("\r\n") + "\r\n");
+      this.#print(shellHelp() + KEYBINDINGS.join("\n") + "\n");
       return false;
     }
-    const command = SHELL_COMMANDS[name];
-    if (!command) {
-      this.#io.out(`${name}: command not found (help lists the commands; CTRL-s switches to the REPL)\r\n`);
-      return false;
-    }
-    if (rest.includes("-h") || rest.includes("--help")) {
-      this.#io.out(`usage: ${command.usage}\r\n  ${command.help}\r\n`);
+    if (!isShellCommand(name)) {
+      this.#print(`${name}: command not found (help lists the commands; CTRL-s switches to the REPL)\n`);
       return false;
     }
     try {
-      await command.run(rest, this.#commandContext());
+      await runShellCommand(name, rest, this.#commandContext());
     } catch (error) {
       if (!(error instanceof UserError)) throw error;
       if (this.#device.session.ws.end) {
         this.#end(oneLine(error.message));
         return true;
       }
-      this.#io.out(`${name}: ${oneLine(error.message)}\r\n`);
+      this.#io.out(`${name}: ${printable(oneLine(error.message))}\r\n`);
     }
     return false;
   }
 
   #commandContext(): ShellCommandContext {
-    return {
-      files: this.#device.files,
-      io: this.#io,
-      state: this.#state,
-      print: (text) => this.#io.out(text),
-    };
+    return { device: this.#device, io: this.#io, state: this.#state, print: (text) => this.#print(text) };
+  }
+
+  /** Text with "\n" line ends onto the raw terminal. */
+  #print(text: string): void {
+    this.#io.out(text.replace(/\r?\n/g, "\r\n"));
   }
 
   async #enterRepl(): Promise<void> {

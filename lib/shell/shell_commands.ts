@@ -1,13 +1,14 @@
 /**
- * Shell-mode commands: file management on the device through lib/ops (no device-side helpers needed) and a
- * few local commands. Each command parses its own words; `-h` works on every one.
+ * What a shell line runs: the device actions of lib/actions (the same definitions as the CLI's, with the
+ * shell's working directories) and the commands that only make sense inside the shell (cd, pwd, lcd, lpwd).
  */
+import { HELP_OPTION, parseActionArguments } from "../cli/parse.ts";
 import { UserError } from "../cli/errors.ts";
-import type { DeviceFiles } from "../ops/files.ts";
-import { normalizeRemotePath, remoteBasename, remoteJoin } from "../ops/paths.ts";
+import { type ActionOutput, type Device, devicePath, localPath, terminalWidth } from "../actions/action.ts";
+import { DEVICE_ACTIONS } from "../actions/table.ts";
 import { pyStr } from "../webrepl/python_literal.ts";
+import { painter } from "../ui/colour.ts";
 import type { Io } from "../ui/io.ts";
-import { describeTransfer, downloadFile, readLocalFile, uploadFile } from "../ops/transfers.ts";
 
 export interface ShellState {
   /** Device working directory (absolute). */
@@ -17,144 +18,52 @@ export interface ShellState {
 }
 
 export interface ShellCommandContext {
-  files: DeviceFiles;
+  device: Device;
   io: Io;
   state: ShellState;
-  /** Writes terminal text (the shell is in raw mode: lines end with \r\n). */
+  /** Writes terminal text with "\n" line ends (the shell is in raw mode and needs "\r\n"). */
   print(text: string): void;
 }
 
-interface ShellCommand {
+interface LocalCommand {
   usage: string;
-  help: string;
+  summary: string;
   run(words: string[], context: ShellCommandContext): Promise<void>;
 }
 
-const decoder = new TextDecoder();
-
-function devicePath(state: ShellState, path: string): string {
-  return path.startsWith("/") ? normalizeRemotePath(path) : remoteJoin(state.cwd, path);
-}
-
-function localPath(state: ShellState, path: string): string {
-  return path.startsWith("/") ? path : `${state.localCwd}/${path}`;
-}
-
-function flags(words: string[], allowed: string[]): { args: string[]; set: Set<string> } {
-  const set = new Set<string>();
-  const args: string[] = [];
-  for (const word of words) {
-    if (word.startsWith("-") && word.length > 1) {
-      if (!allowed.includes(word)) throw new UserError(`unknown option '${word}'`);
-      set.add(word);
-    } else args.push(word);
-  }
-  return { args, set };
-}
-
-export const SHELL_COMMANDS: Record<string, ShellCommand> = {
-  ls: {
-    usage: "ls [PATH] [-a]",
-    help: "list a directory of the device (-a: also names starting with '.')",
-    async run(words, { files, state, print }) {
-      const { args, set } = flags(words, ["-a"]);
-      const target = devicePath(state, args[0] ?? ".");
-      const stat = await files.stat(target);
-      if (stat === null) throw new UserError(`no such file or directory: ${target}`);
-      if (!stat.isDir) return print(`${remoteBasename(target)}\r\n`);
-      const entries = (await files.list(target))
-        .filter((entry) => set.has("-a") || !remoteBasename(entry.path).startsWith("."))
-        .map((entry) => remoteBasename(entry.path) + (entry.isDir ? "/" : ""))
-        .sort();
-      if (entries.length > 0) print(entries.join("  ") + "\r\n");
-    },
-  },
+const LOCAL_COMMANDS: Record<string, LocalCommand> = {
   cd: {
     usage: "cd [DIR]",
-    help: "change the device directory (default /)",
-    async run(words, { files, state }) {
+    summary: "change the device directory (default /)",
+    async run(words, { device, state }) {
       const target = devicePath(state, words[0] ?? "/");
-      const stat = await files.stat(target);
+      const stat = await device.files.stat(target);
       if (stat === null) throw new UserError(`no such directory: ${target}`);
       if (!stat.isDir) throw new UserError(`not a directory: ${target}`);
       // Keep the device's cwd in step, so REPL mode sees the same directory.
-      await files.session.exec(`import os\nos.chdir(${pyStr(target)})`);
+      await device.session.exec(`import os\nos.chdir(${pyStr(target)})`);
       state.cwd = target;
     },
   },
   pwd: {
     usage: "pwd",
-    help: "print the device directory",
+    summary: "print the device directory",
     run(_words, { state, print }) {
-      print(`${state.cwd}\r\n`);
+      print(`${state.cwd}\n`);
       return Promise.resolve();
-    },
-  },
-  cat: {
-    usage: "cat FILE...",
-    help: "print device files",
-    async run(words, { files, state, print }) {
-      if (words.length === 0) throw new UserError("usage: cat FILE...");
-      for (const word of words) {
-        const text = decoder.decode(await files.get(devicePath(state, word)));
-        print(text.replace(/\r?\n/g, "\r\n"));
-        if (text.length > 0 && !text.endsWith("\n")) print("\r\n");
-      }
-    },
-  },
-  put: {
-    usage: "put SRC [DST]",
-    help: "upload a local file into the device directory (or to DST)",
-    async run(words, { files, io, state, print }) {
-      if (words.length < 1 || words.length > 2) throw new UserError("usage: put SRC [DST]");
-      const local = await readLocalFile(io, localPath(state, words[0]));
-      const target = words[1] === undefined ? `${state.cwd}/` : devicePath(state, words[1]);
-      const report = await uploadFile(files, io, local, target);
-      print(`\r${describeTransfer(report)}\r\n`);
-    },
-  },
-  get: {
-    usage: "get SRC [DST]",
-    help: "download a device file into the local directory (or to DST)",
-    async run(words, { files, io, state, print }) {
-      if (words.length < 1 || words.length > 2) throw new UserError("usage: get SRC [DST]");
-      const report = await downloadFile(
-        files,
-        io,
-        devicePath(state, words[0]),
-        localPath(state, words[1] ?? "."),
-      );
-      print(`\r${describeTransfer(report)}\r\n`);
-    },
-  },
-  rm: {
-    usage: "rm [-r] PATH...",
-    help: "remove device files (-r: directories with their contents)",
-    async run(words, { files, state }) {
-      const { args, set } = flags(words, ["-r", "-rf"]);
-      if (args.length === 0) throw new UserError("usage: rm [-r] PATH...");
-      for (const path of args) await files.rm(devicePath(state, path), { recursive: set.size > 0 });
-    },
-  },
-  mkdir: {
-    usage: "mkdir DIR...",
-    help: "create device directories (with their parents)",
-    async run(words, { files, state }) {
-      if (words.length === 0) throw new UserError("usage: mkdir DIR...");
-      for (const path of words) await files.mkdir(devicePath(state, path));
     },
   },
   lpwd: {
     usage: "lpwd",
-    help: "print the local directory",
+    summary: "print the local directory",
     run(_words, { state, print }) {
-      print(`${state.localCwd}\r\n`);
+      print(`${state.localCwd}\n`);
       return Promise.resolve();
     },
   },
   lcd: {
     usage: "lcd DIR",
-    help: "change the local directory",
+    summary: "change the local directory",
     async run(words, { state, io }) {
       const target = localPath(state, words[0] ?? io.env("HOME") ?? state.localCwd);
       const stat = await Deno.stat(target).catch(() => null);
@@ -163,6 +72,70 @@ export const SHELL_COMMANDS: Record<string, ShellCommand> = {
     },
   },
 };
+
+const SHELL_ACTIONS = DEVICE_ACTIONS.filter((action) => action.inShell !== false);
+
+function shellAction(name: string) {
+  return SHELL_ACTIONS.find((action) => action.name === name || action.aliases?.includes(name));
+}
+
+/** True when `name` is a shell command (a device action or a local one). */
+export function isShellCommand(name: string): boolean {
+  return name in LOCAL_COMMANDS || shellAction(name) !== undefined;
+}
+
+/** Runs one command's words; `-h` shows its usage. Throws UserError for the user's and the device's faults. */
+export async function runShellCommand(
+  name: string,
+  words: string[],
+  context: ShellCommandContext,
+): Promise<void> {
+  const local = LOCAL_COMMANDS[name];
+  if (local) {
+    if (words.includes("-h") || words.includes("--help")) {
+      return context.print(`usage: ${local.usage}\n  ${local.summary}\n`);
+    }
+    return await local.run(words, context);
+  }
+  const action = shellAction(name)!;
+  const options = [...(action.options ?? []), HELP_OPTION];
+  const { args, help } = parseActionArguments(action, words, options, "");
+  if (help) {
+    const rows = options.map((option) => `  ${option.names.join(", ").padEnd(16)}${option.help}`);
+    return context.print(`usage: ${action.usage}\n  ${action.summary}\n${rows.join("\n")}\n`);
+  }
+  const { io, state, device } = context;
+  const prepared = await action.prepare?.({ args, io, localCwd: state.localCwd });
+  await action.run({
+    args,
+    io,
+    device,
+    prepared,
+    cwd: state.cwd,
+    localCwd: state.localCwd,
+    out: shellOutput(io, context.print),
+  });
+}
+
+function shellOutput(io: Io, print: (text: string) => void): ActionOutput {
+  return {
+    text: print,
+    bytes: (bytes) => io.outBytes(toTerminalLineEnds(bytes)),
+    terminal: true,
+    width: terminalWidth(),
+    paint: painter(io, true),
+  };
+}
+
+/** Lone "\n" become "\r\n": the terminal is raw, and device files usually have Unix line ends. */
+function toTerminalLineEnds(bytes: Uint8Array): Uint8Array {
+  const out: number[] = [];
+  for (let i = 0; i < bytes.length; i++) {
+    if (bytes[i] === 0x0a && (i === 0 || bytes[i - 1] !== 0x0d)) out.push(0x0d);
+    out.push(bytes[i]);
+  }
+  return Uint8Array.from(out);
+}
 
 /** Splits a command line into words, honouring '…' and "…" quotes and backslash escapes. */
 export function splitWords(line: string): string[] {
@@ -197,13 +170,16 @@ export function splitWords(line: string): string[] {
 }
 
 export function shellHelp(): string {
-  const rows = Object.values(SHELL_COMMANDS).map((command) => `  ${command.usage.padEnd(18)}${command.help}`);
+  const rows = [
+    ...SHELL_ACTIONS.map((action) => [action.name, action.summary]),
+    ...Object.entries(LOCAL_COMMANDS).map(([name, command]) => [name, command.summary]),
+    ["help", "this list (COMMAND -h: one command)"],
+    ["exit", "leave the shell"],
+  ];
   return [
     "shell commands:",
-    ...rows,
-    `  ${"help".padEnd(18)}this list (COMMAND -h: one command)`,
-    `  ${"exit".padEnd(18)}leave the shell`,
+    ...rows.map(([name, summary]) => `  ${name.padEnd(10)}${summary}`),
     "Python code runs in REPL mode: CTRL-s toggles shell/REPL.",
     "",
-  ].join("\r\n");
+  ].join("\n");
 }

@@ -65,7 +65,9 @@ const ESP32_ERRNO_NAMES: Record<number, string> = {
   21: "EISDIR",
   22: "EINVAL",
   28: "ENOSPC",
+  30: "EROFS",
   90: "ENOTEMPTY",
+  91: "ENAMETOOLONG",
 };
 
 const encoder = new TextEncoder();

@@ -1,0 +1,20 @@
+/** Every device action, in the order help lists them; the CLI and the shell both read this table. */
+import type { CommandSpec } from "../cli/command.ts";
+import { actionCommand, type ActionCommandDeps, type DeviceAction } from "./action.ts";
+import { CODE_ACTIONS } from "./code_actions.ts";
+import { DEVICE_STATE_ACTIONS } from "./device_actions.ts";
+import { FILE_ACTIONS } from "./file_actions.ts";
+
+export const DEVICE_ACTIONS: DeviceAction<unknown>[] = [
+  ...FILE_ACTIONS,
+  ...CODE_ACTIONS,
+  ...DEVICE_STATE_ACTIONS,
+];
+
+export function findAction(name: string): DeviceAction<unknown> | undefined {
+  return DEVICE_ACTIONS.find((action) => action.name === name || action.aliases?.includes(name));
+}
+
+export function deviceActionCommands(deps: ActionCommandDeps = {}): CommandSpec[] {
+  return DEVICE_ACTIONS.map((action) => actionCommand(action, deps));
+}

@@ -211,13 +211,13 @@ Deno.test("an error message carrying a device name is printed with its control c
   try {
     const io = recordingIo({ cwd: local, env: { XDG_CONFIG_HOME: `${local}/config` } });
     const code = await runCli(
-      ["cat", `/${HOSTILE}`, "-t", `127.0.0.1:${emulator.port}`, "-p", "pw"],
+      ["cat", "/\x1b]0;pwned\x07.py", "-t", `127.0.0.1:${emulator.port}`, "-p", "pw"],
       io,
       deviceActionCommands(),
     );
     assertEquals([code, io.stderr], [
       1,
-      "upydev: no such file on the device: /\\x1b[2J\\x1b]0;pwned\\x07.py\n",
+      "upydev: no such file on the device: /\\x1b]0;pwned\\x07.py\n",
     ]);
   } finally {
     await emulator.close();

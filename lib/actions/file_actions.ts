@@ -14,6 +14,8 @@ import {
   readLocalFile,
   uploadFile,
 } from "../ops/transfers.ts";
+import { expandDevicePaths } from "../glob/device.ts";
+import { expandLocalPaths } from "../glob/local.ts";
 import { printable } from "../ui/terminal_text.ts";
 import { type ActionContext, type ActionOutput, type DeviceAction, devicePath, localPath } from "./action.ts";
 import { columns, formatBytes } from "./format.ts";
@@ -32,7 +34,7 @@ export const ls: DeviceAction = {
   positionals: { min: 0, max: Infinity },
   async run(context) {
     const { args, device, out } = context;
-    const paths = args.positionals.length > 0 ? args.positionals : ["."];
+    const paths = args.positionals.length > 0 ? await expandDevicePaths(context, args.positionals) : ["."];
     const recursive = optionFlag(args, "-r");
     const long = optionFlag(args, "-l");
     const all = optionFlag(args, "-a");
@@ -80,7 +82,7 @@ export const cat: DeviceAction = {
   usage: "cat FILE...",
   positionals: { min: 1, max: Infinity },
   async run(context) {
-    for (const path of context.args.positionals) {
+    for (const path of await expandDevicePaths(context, context.args.positionals)) {
       const data = await context.device.files.get(devicePath(context, path));
       context.out.bytes(data);
       if (context.out.terminal && data.length > 0 && data[data.length - 1] !== 0x0a) context.out.text("\n");
@@ -96,30 +98,41 @@ export const head: DeviceAction = {
   positionals: { min: 1, max: Infinity },
   async run(context) {
     const lines = wholeNumber(optionString(context.args, "-n") ?? "10", "-n");
-    for (const path of context.args.positionals) {
+    for (const path of await expandDevicePaths(context, context.args.positionals)) {
       context.out.bytes(await context.device.files.head(devicePath(context, path), lines));
     }
   },
 };
 
-export const put: DeviceAction<LocalFile> = {
+export const put: DeviceAction<LocalFile[]> = {
   name: "put",
-  summary: "upload a file to the device (verified by size and SHA-256)",
+  summary: "upload files to the device (verified by size and SHA-256)",
   usage: "put SRC [DST]",
   description: "DST defaults to the current device directory; a DST that is a directory on the device " +
-    "receives SRC's name.",
+    "receives SRC's name. SRC may be a pattern ('*.py'): DST is then a device directory.",
   positionals: { min: 1, max: 2 },
-  prepare: async (context) => ({
-    ...await readLocalFile(context.io, localPath(context, context.args.positionals[0])),
-    path: context.args.positionals[0],
-  }),
+  async prepare(context) {
+    const sources = await expandLocalPaths(context.localCwd, context.args.positionals.slice(0, 1));
+    const files = [];
+    for (const source of sources) {
+      files.push({ ...await readLocalFile(context.io, localPath(context, source)), path: source });
+    }
+    return files;
+  },
   async run(context) {
     const destination = context.args.positionals[1];
     const target = destination === undefined ? `${context.cwd}/` : devicePath(context, destination) +
-      (destination.endsWith("/") ? "/" : "");
-    const report = await uploadFile(context.device.files, context.io, context.prepared, target);
-    context.out.text(`${describeTransfer(report)}\n`);
-    return report;
+      (destination.endsWith("/") || context.prepared.length > 1 ? "/" : "");
+    if (context.prepared.length > 1 && !(await context.device.files.stat(target))?.isDir) {
+      throw new UserError(`put: ${printable(target)} is not a directory on the device`);
+    }
+    const reports = [];
+    for (const file of context.prepared) {
+      const report = await uploadFile(context.device.files, context.io, file, target);
+      context.out.text(`${describeTransfer(report)}\n`);
+      reports.push(report);
+    }
+    return reports;
   },
 };
 
@@ -128,19 +141,30 @@ export const get: DeviceAction = {
   summary: "download a file from the device",
   usage: "get SRC [DST]",
   description: "DST defaults to SRC's name in the current local directory; a local directory receives " +
-    "SRC's name.",
+    "SRC's name. SRC may be a pattern ('*.log'): DST is then a local directory.",
   positionals: { min: 1, max: 2 },
   async run(context) {
-    const [source, destination] = context.args.positionals;
-    const report = await downloadFile(
-      context.device.files,
-      context.io,
-      devicePath(context, source),
-      destination ?? remoteBasename(devicePath(context, source)),
-      context.localCwd,
+    const [pattern, destination] = context.args.positionals;
+    const sources = (await expandDevicePaths(context, [pattern])).map((source) =>
+      devicePath(context, source)
     );
-    context.out.text(`${describeTransfer({ ...report, from: printable(report.from) })}\n`);
-    return report;
+    if (sources.length > 1 && destination !== undefined) {
+      const stat = await Deno.stat(localPath(context, destination)).catch(() => null);
+      if (!stat?.isDirectory) throw new UserError(`get: ${destination} is not a local directory`);
+    }
+    const reports = [];
+    for (const source of sources) {
+      const report = await downloadFile(
+        context.device.files,
+        context.io,
+        source,
+        destination ?? remoteBasename(source),
+        context.localCwd,
+      );
+      context.out.text(`${describeTransfer({ ...report, from: printable(report.from) })}\n`);
+      reports.push(report);
+    }
+    return reports;
   },
 };
 
@@ -152,7 +176,7 @@ export const rm: DeviceAction = {
   positionals: { min: 1, max: Infinity },
   async run(context) {
     const removed = [];
-    for (const path of context.args.positionals) {
+    for (const path of await expandDevicePaths(context, context.args.positionals)) {
       const target = devicePath(context, path);
       await context.device.files.rm(target, { recursive: optionFlag(context.args, "-r") });
       removed.push(target);
@@ -167,7 +191,9 @@ export const rmdir: DeviceAction = {
   usage: "rmdir DIR...",
   positionals: { min: 1, max: Infinity },
   async run(context) {
-    for (const path of context.args.positionals) await context.device.files.rmdir(devicePath(context, path));
+    for (const path of await expandDevicePaths(context, context.args.positionals)) {
+      await context.device.files.rmdir(devicePath(context, path));
+    }
   },
 };
 
@@ -206,7 +232,9 @@ function twoPlaces(
     async run(context) {
       const words = context.args.positionals;
       const destination = devicePath(context, words[words.length - 1]);
-      const sources = words.slice(0, -1).map((word) => devicePath(context, word));
+      const sources = (await expandDevicePaths(context, words.slice(0, -1))).map((word) =>
+        devicePath(context, word)
+      );
       if (sources.length > 1 && !(await context.device.files.stat(destination))?.isDir) {
         throw new UserError(`${name}: ${printable(destination)} is not a directory on the device`);
       }
@@ -279,7 +307,9 @@ export const du: DeviceAction = {
   usage: "du [PATH...]",
   positionals: { min: 0, max: Infinity },
   async run(context) {
-    const paths = context.args.positionals.length > 0 ? context.args.positionals : ["."];
+    const paths = context.args.positionals.length > 0
+      ? await expandDevicePaths(context, context.args.positionals)
+      : ["."];
     const usage = [];
     for (const path of paths) {
       const target = devicePath(context, path);
@@ -335,7 +365,8 @@ export const shasum: DeviceAction = {
   description: "Prints 'HASH  PATH' lines, as sha256sum does; one device round trip for any number of files.",
   positionals: { min: 1, max: Infinity },
   async run(context) {
-    const targets = context.args.positionals.map((path) => devicePath(context, path));
+    const targets = (await expandDevicePaths(context, context.args.positionals))
+      .map((path) => devicePath(context, path));
     return await context.device.files.hashes(
       targets,
       (hash) => context.out.text(`${hash.sha256}  ${printable(hash.path)}\n`),

@@ -1,7 +1,7 @@
 // Heap kept by importing each device script, measured in real MicroPython (wasm32, 4-byte pointers like the
 // ESP32): gc.mem_alloc() after gc.collect(), before and after the import. An ESP32 running WebSecureREPL has
 // about 100 KB free next to mbedtls, so each utility must stay within a few KB.
-import { DEVICE_SCRIPTS } from "../lib/device/upyutils.ts";
+import { DEVICE_SCRIPTS } from "../lib/ops/upyutils.ts";
 import { assert } from "./helpers/assert.ts";
 import { WasmMicroPython } from "./helpers/wasm_micropython.ts";
 

@@ -1,4 +1,4 @@
-// device/upysecrets.py in real MicroPython (wasm) against lib/device/secrets.ts: the same passwords and tags
+// device/upysecrets.py in real MicroPython (wasm) against lib/ops/secrets.ts: the same passwords and tags
 // from shared vectors, the hand-written HMAC against RFC 4231, and the atomic webrepl_cfg.py update.
 import {
   confirmTag,
@@ -7,7 +7,7 @@ import {
   newToken,
   PASSWORD_ALPHABET,
   randomPassword,
-} from "../lib/device/secrets.ts";
+} from "../lib/ops/secrets.ts";
 import { assert, assertEquals } from "./helpers/assert.ts";
 import { WasmMicroPython } from "./helpers/wasm_micropython.ts";
 

@@ -4,14 +4,9 @@
  * counted; then the installed scripts run on the device.
  */
 import { runCli } from "../lib/cli/run.ts";
+import { deviceActionCommands } from "../lib/actions/table.ts";
 import { openDevice } from "../lib/device/connect.ts";
-import {
-  DEVICE_SCRIPTS,
-  type DeviceScript,
-  installUpyutils,
-  selectScripts,
-  upyutilsCommands,
-} from "../lib/device/upyutils.ts";
+import { DEVICE_SCRIPTS, type DeviceScript, installUpyutils, selectScripts } from "../lib/ops/upyutils.ts";
 import { startEmulator } from "../lib/emulator/emulator.ts";
 import type { EmulatedDevice } from "../lib/emulator/emulator.ts";
 import { pemToDer, startWssDevice, writeDeviceFile } from "../lib/emulator/shims/wss.ts";
@@ -74,7 +69,11 @@ Deno.test("update_upyutils over ws: creates /lib, installs, skips what matches, 
   const emu = await startEmulator({ port: 0, password: PASSWORD });
   const cli = async (...args: string[]) => {
     const io = recordingIo({ cwd: dir, env: { XDG_CONFIG_HOME: `${dir}/config` } });
-    const code = await runCli([...args, "-t", `127.0.0.1:${emu.port}`, "-p", PASSWORD], io, upyutilsCommands);
+    const code = await runCli(
+      [...args, "-t", `127.0.0.1:${emu.port}`, "-p", PASSWORD],
+      io,
+      deviceActionCommands(),
+    );
     return { code, stdout: io.stdout, stderr: io.stderr };
   };
   try {

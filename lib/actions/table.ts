@@ -4,16 +4,14 @@ import { actionCommand, type ActionCommandDeps, type DeviceAction } from "./acti
 import { CODE_ACTIONS } from "./code_actions.ts";
 import { DEVICE_STATE_ACTIONS } from "./device_actions.ts";
 import { FILE_ACTIONS } from "./file_actions.ts";
+import { SETUP_ACTIONS } from "./setup_actions.ts";
 
 export const DEVICE_ACTIONS: DeviceAction<unknown>[] = [
   ...FILE_ACTIONS,
   ...CODE_ACTIONS,
   ...DEVICE_STATE_ACTIONS,
+  ...SETUP_ACTIONS,
 ];
-
-export function findAction(name: string): DeviceAction<unknown> | undefined {
-  return DEVICE_ACTIONS.find((action) => action.name === name || action.aliases?.includes(name));
-}
 
 export function deviceActionCommands(deps: ActionCommandDeps = {}): CommandSpec[] {
   return DEVICE_ACTIONS.map((action) => actionCommand(action, deps));

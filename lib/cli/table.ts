@@ -3,7 +3,6 @@ import type { CommandSpec } from "./command.ts";
 import { configCommands } from "../config/commands.ts";
 import { deviceActionCommands } from "../actions/table.ts";
 import { shellCommands } from "../shell/commands.ts";
-import { upyutilsCommands } from "../device/upyutils.ts";
 import { kgCommandSpec } from "../pki/kg.ts";
 import { emulatorCommands } from "../emulator/commands.ts";
 import { demoCommands } from "../demo/commands.ts";
@@ -13,7 +12,6 @@ export function commandTable(): CommandSpec[] {
     ...configCommands,
     ...shellCommands,
     ...deviceActionCommands(),
-    ...upyutilsCommands,
     kgCommandSpec,
     ...emulatorCommands,
     ...demoCommands(commandTable),

@@ -5,7 +5,7 @@
  * re-imports the scripts, so tests do not see each other's files or module state.
  */
 import { loadMicroPython } from "npm:@micropython/micropython-webassembly-pyscript@1.27.0";
-import { DEVICE_SCRIPTS } from "../../lib/device/upyutils.ts";
+import { DEVICE_SCRIPTS } from "../../lib/ops/upyutils.ts";
 
 export interface PyResult {
   /** Everything printed, as the wasm port prints it (`\n` line ends). */

@@ -4,7 +4,7 @@
  * boot.py or the REPL (`import wss_repl; wss_repl.start(ssl=True)`), reading its key, certificate and CA
  * from the emulated flash.
  */
-import { DEVICE_LIB_DIR, DEVICE_SCRIPTS } from "../../device/upyutils.ts";
+import { DEVICE_LIB_DIR, DEVICE_SCRIPTS } from "../../ops/upyutils.ts";
 import { pyStr } from "../../webrepl/python_literal.ts";
 import { type EmulatedDevice, type EmulatorOptions, startEmulator } from "../emulator.ts";
 import type { EmulatedDeviceCore } from "../device.ts";

@@ -7,9 +7,8 @@
  * a second exec checks all their sizes and hashes and only then renames them into place. So a device that is
  * up to date costs one exec, and each changed script one upload plus a share of the final exec.
  */
-import type { CommandSpec } from "../cli/command.ts";
 import { UserError } from "../cli/errors.ts";
-import { DeviceFiles, mapDeviceError, sha256Hex } from "../ops/files.ts";
+import { type DeviceFiles, mapDeviceError, sha256Hex } from "./files.ts";
 import { pyStr } from "../webrepl/python_literal.ts";
 import syncTool from "../../device/sync_tool.py" with { type: "text" };
 import nanoglob from "../../device/nanoglob.py" with { type: "text" };
@@ -22,7 +21,6 @@ import upysecrets from "../../device/upysecrets.py" with { type: "text" };
 import upysh2 from "../../device/upysh2.py" with { type: "text" };
 import wssRepl from "../../device/wss_repl.py" with { type: "text" };
 import wssHelper from "../../device/wss_helper.py" with { type: "text" };
-import { withDevice } from "./use_device.ts";
 
 export interface DeviceScript {
   name: string;
@@ -184,24 +182,3 @@ export function formatInstallReport(report: InstallReport): string {
   }
   return lines.map((line) => `${line}\n`).join("");
 }
-
-const updateUpyutils: CommandSpec = {
-  name: "update_upyutils",
-  summary: "install upydev's device scripts into the device's /lib (only those that changed)",
-  usage: "update_upyutils [NAME...]",
-  description: "Installs all of them, or only the NAMEs given (e.g. upysh nanoglob), skipping any whose\n" +
-    "SHA-256 on the device already matches. Prints one line per script: installed, updated or unchanged.\n\n" +
-    DEVICE_SCRIPTS.map((script) => `${script.name}: ${script.purpose}`).join("\n"),
-  positionals: { min: 0, max: Infinity },
-  device: true,
-  async run(context) {
-    const scripts = selectScripts(context.args.positionals);
-    await withDevice(context, async (connection) => {
-      context.io.out(
-        formatInstallReport(await installUpyutils(new DeviceFiles(connection.session), scripts)),
-      );
-    });
-  },
-};
-
-export const upyutilsCommands: CommandSpec[] = [updateUpyutils];

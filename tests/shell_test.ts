@@ -22,12 +22,11 @@ Deno.test("shell: header, prompt, file commands, REPL toggle and exit against th
   const local = await Deno.makeTempDir({ prefix: "upydev-shl-" });
   try {
     await Deno.writeTextFile(`${local}/hello.py`, "print('hello from file')\n");
-    const device = await openDevice(
-      { host: emu.hostname, port: emu.port, password: "pw", secure: false },
-    );
+    const target = { name: "esp_room1", host: emu.hostname, port: emu.port, password: "pw", secure: false };
+    const device = await openDevice(target);
     const io = recordingIo({ cwd: local });
     const history: string[] = [];
-    const shell = new Shell(openedDevice(device, "esp_room1"), io, { name: "esp_room1", history });
+    const shell = new Shell(openedDevice(device, target), io, { name: "esp_room1", history });
     const running = shell.run();
     try {
       await waitFor(() => io.stdout.includes("esp32@esp_room1:~ $ "), "the first prompt");
@@ -127,22 +126,19 @@ Deno.test("shell: words split like a shell, quotes and escapes included", () => 
 Deno.test("shell: CTRL-d on an empty line leaves; a dropped connection ends the shell with one line", async () => {
   const emu = await startEmulator({ password: "pw", port: 0 });
   try {
-    const device = await openDevice(
-      { host: emu.hostname, port: emu.port, password: "pw", secure: false },
-    );
+    const target = { host: emu.hostname, port: emu.port, password: "pw", secure: false };
+    const device = await openDevice(target);
     const io = recordingIo();
-    const running = new Shell(openedDevice(device, undefined), io, { name: "esp" }).run();
+    const running = new Shell(openedDevice(device, target), io, { name: "esp" }).run();
     await waitFor(() => io.stdout.includes("esp32@esp:~ $ "), "the prompt", () => io.stdout);
     io.feed("\x04");
     await running;
     assertStringIncludes(io.stdout, "Connection to esp closed.");
     await device.close();
 
-    const second = await openDevice(
-      { host: emu.hostname, port: emu.port, password: "pw", secure: false },
-    );
+    const second = await openDevice(target);
     const io2 = recordingIo();
-    const shell = new Shell(openedDevice(second, undefined), io2, { name: "esp" }).run();
+    const shell = new Shell(openedDevice(second, target), io2, { name: "esp" }).run();
     await waitFor(() => io2.stdout.includes("esp32@esp:~ $ "), "the prompt", () => io2.stdout);
     io2.feed("\x13");
     await waitFor(() => io2.stdout.includes(">>> "), "the REPL prompt", () => io2.stdout);

@@ -5,6 +5,7 @@
  */
 import type { CommandSpec, OptionSpec, ParsedArgs } from "../cli/command.ts";
 import type { DeviceConnection, OpenDeviceOptions } from "../device/connect.ts";
+import type { DeviceTarget } from "../device/target.ts";
 import { withDevice } from "../device/use_device.ts";
 import { DeviceFiles, type DeviceFilesOptions } from "../ops/files.ts";
 import { normalizeRemotePath, remoteJoin } from "../ops/paths.ts";
@@ -18,6 +19,8 @@ import { isAbsolute, resolve } from "node:path";
 export interface Device {
   /** Registry name, when the device has one. */
   name?: string;
+  /** Where the device is and how to log in: for actions that must reconnect (rf_wrkey, reset). */
+  target: DeviceTarget;
   session: WebReplSession;
   files: DeviceFiles;
   info: TransportInfo;
@@ -83,11 +86,12 @@ export function localPath(context: Pick<PrepareContext, "localCwd">, path: strin
 
 export function openedDevice(
   connection: DeviceConnection,
-  name: string | undefined,
+  target: DeviceTarget,
   files: DeviceFilesOptions = {},
 ): Device {
   return {
-    name,
+    name: target.name,
+    target,
     session: connection.session,
     files: new DeviceFiles(connection.session, files),
     info: connection.info,
@@ -122,7 +126,7 @@ export function actionCommand(action: DeviceAction<unknown>, deps: ActionCommand
           localCwd,
           cwd: "/",
           prepared,
-          device: openedDevice(connection, target.name, deps.files),
+          device: openedDevice(connection, target, deps.files),
           out: {
             text: (text) => io.out(text),
             bytes: (bytes) => io.outBytes(bytes),

@@ -25,7 +25,7 @@ const shl: CommandSpec = {
     const before = history.length;
     try {
       await withDevice(context, async (device, target) => {
-        await new Shell(openedDevice(device, target.name), context.io, { name: target.name, history }).run();
+        await new Shell(openedDevice(device, target), context.io, { name: target.name, history }).run();
       }, { inactivityMs: 30_000 });
     } finally {
       if (history.length !== before) {

@@ -1,6 +1,8 @@
 /**
  * Injected input/output, so commands, prompts and progress bars are tested byte for byte.
  */
+import { UserError } from "../cli/errors.ts";
+
 export interface Io {
   /** Writes text to standard output as is. */
   out(text: string): void;
@@ -22,6 +24,36 @@ export interface Io {
   env(name: string): string | undefined;
   /** Current working directory. */
   cwd(): string;
+  /**
+   * Calls `handler` on Ctrl-C (SIGINT) until the returned function is called. While any handler is registered,
+   * Ctrl-C no longer kills the process: the command cleans up what it started and ends with `InterruptedError`.
+   * With none registered, Ctrl-C ends the process at once, as usual.
+   */
+  onInterrupt(handler: () => void): () => void;
+}
+
+/** A command stopped by Ctrl-C after cleaning up: one line, exit 130 like a shell's SIGINT status. */
+export class InterruptedError extends UserError {
+  constructor() {
+    super("interrupted", { exitCode: 130 });
+    this.name = "InterruptedError";
+  }
+}
+
+/** Handlers of `onInterrupt`; `trigger` runs them all (SIGINT in the process, `interrupt()` in tests). */
+function interruptHandlers(listen: (on: boolean, trigger: () => void) => void) {
+  const handlers = new Set<() => void>();
+  const trigger = () => [...handlers].forEach((handler) => handler());
+  return {
+    trigger,
+    onInterrupt(handler: () => void): () => void {
+      handlers.add(handler);
+      if (handlers.size === 1) listen(true, trigger);
+      return () => {
+        if (handlers.delete(handler) && handlers.size === 0) listen(false, trigger);
+      };
+    },
+  };
 }
 
 const encoder = new TextEncoder();
@@ -29,6 +61,10 @@ const encoder = new TextEncoder();
 /** The real process's streams. */
 export function processIo(): Io {
   const stdinReader = Deno.stdin.readable.getReader();
+  const interrupts = interruptHandlers((on, trigger) => {
+    if (on) Deno.addSignalListener("SIGINT", trigger);
+    else Deno.removeSignalListener("SIGINT", trigger);
+  });
   return {
     out: (text) => writeAllSync(Deno.stdout, encoder.encode(text)),
     err: (text) => writeAllSync(Deno.stderr, encoder.encode(text)),
@@ -45,6 +81,7 @@ export function processIo(): Io {
     now: () => performance.now(),
     env: (name) => Deno.env.get(name) || undefined,
     cwd: () => Deno.cwd(),
+    onInterrupt: interrupts.onInterrupt,
   };
 }
 
@@ -61,6 +98,8 @@ export interface RecordingIo extends Io {
   feed(input: string | Uint8Array): void;
   /** Ends standard input. */
   endInput(): void;
+  /** Plays a Ctrl-C: runs the `onInterrupt` handlers. */
+  interrupt(): void;
 }
 
 export function recordingIo(
@@ -78,6 +117,7 @@ export function recordingIo(
   const queue: (Uint8Array | null)[] = [];
   let wake: (() => void) | undefined;
   const env = options.env ?? {};
+  const interrupts = interruptHandlers(() => {});
   return {
     get stdout() {
       return stdout;
@@ -106,5 +146,7 @@ export function recordingIo(
     now: options.now ?? (() => performance.now()),
     env: (name) => env[name] || undefined,
     cwd: () => options.cwd ?? Deno.cwd(),
+    onInterrupt: interrupts.onInterrupt,
+    interrupt: interrupts.trigger,
   };
 }

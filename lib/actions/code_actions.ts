@@ -21,6 +21,7 @@ export const exec: DeviceAction = {
   async run({ args, device, out }) {
     await device.session.exec(args.positionals[0], {
       inactivityMs: 60_000,
+      timeoutMs: Infinity,
       onStdout: plainLineEnds(out.bytes),
     });
   },
@@ -42,6 +43,7 @@ export const run: DeviceAction<LocalFile> = {
     try {
       await device.session.exec(prepared.data, {
         inactivityMs: USER_CODE_INACTIVITY_MS,
+        timeoutMs: Infinity,
         onStdout: plainLineEnds(out.bytes),
       });
     } catch (error) {

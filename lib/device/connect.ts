@@ -24,6 +24,8 @@ export interface OpenDeviceOptions {
   connectTimeoutMs?: number;
   /** Longest silence tolerated from the device during an operation. */
   inactivityMs?: number;
+  /** Bound on the login and on each answer as a whole (see SessionOptions.answerMs). */
+  answerMs?: number;
   /** Loads the CA, host certificate and decrypted host key; required for `target.secure`. */
   tlsCredentials?: () => Promise<TlsCredentials>;
 }
@@ -52,7 +54,10 @@ export async function openDevice(
   } catch (error) {
     throw handshakeError(error, address, target.secure);
   }
-  const session = await WebReplSession.login(ws, target.password, { inactivityMs: options.inactivityMs });
+  const session = await WebReplSession.login(ws, target.password, {
+    inactivityMs: options.inactivityMs,
+    answerMs: options.answerMs,
+  });
   return {
     session,
     info: stream.info,

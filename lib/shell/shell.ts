@@ -157,7 +157,7 @@ export class Shell {
       await runShellCommand(name, rest, this.#commandContext());
     } catch (error) {
       if (!(error instanceof UserError)) throw error;
-      if (this.#device.session.ws.end) {
+      if (this.#device.session.state !== "open" || this.#device.session.ws.end) {
         this.#end(oneLine(error.message));
         return true;
       }

@@ -99,34 +99,50 @@ function tlsError(error: unknown, address: string, timeoutMs: number): UserError
   return connectError(error, address, timeoutMs);
 }
 
-/** A connected node:tls socket as a ByteStream. Close without close_notify and resets count as EOF. */
+/**
+ * How much received data is kept while nobody reads it. Past this the socket is paused, so TCP flow control
+ * holds the device back instead of host memory growing without bound.
+ */
+export const TLS_RECEIVE_BUFFER_BYTES = 1024 * 1024;
+
+/**
+ * A connected node:tls socket as a ByteStream. Close without close_notify and resets count as EOF.
+ *
+ * node:tls never calls a write's callback once the peer has ended the connection, and then nothing keeps the
+ * event loop alive: a write still waiting must settle when the socket ends, or the command silently hangs
+ * (a wrong WebREPL password over wss ended as "Top-level await promise never resolved").
+ */
 function socketStream(socket: tls.TLSSocket, options: TlsOptions): ByteStream {
   const info: TransportInfo = { kind: "tls", host: options.host, port: options.port };
   const chunks: Uint8Array[] = [];
+  let buffered = 0;
   let ended = false;
   let failure: unknown;
   let closed = false;
   let wake: (() => void) | undefined;
+  const pendingWrites = new Set<(error: Error) => void>();
   const notify = () => {
     wake?.();
     wake = undefined;
   };
+  const finish = () => {
+    ended = true;
+    const gone = new Deno.errors.BrokenPipe(`connection to ${info.host} closed`);
+    for (const reject of pendingWrites) reject(gone);
+    pendingWrites.clear();
+    notify();
+  };
   socket.on("data", (data: Uint8Array) => {
     chunks.push(new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice());
+    buffered += data.byteLength;
+    if (buffered >= TLS_RECEIVE_BUFFER_BYTES) socket.pause();
     notify();
   });
-  socket.on("end", () => {
-    ended = true;
-    notify();
-  });
-  socket.on("close", () => {
-    ended = true;
-    notify();
-  });
+  socket.on("end", finish);
+  socket.on("close", finish);
   socket.on("error", (error: Error & { code?: string }) => {
     if (!isEndOfStream(error)) failure ??= error;
-    ended = true;
-    notify();
+    finish();
   });
   return {
     info,
@@ -136,19 +152,27 @@ function socketStream(socket: tls.TLSSocket, options: TlsOptions): ByteStream {
         if (ended || closed) return null;
         await new Promise<void>((resolve) => (wake = resolve));
       }
-      return chunks.shift()!;
+      const chunk = chunks.shift()!;
+      buffered -= chunk.length;
+      if (buffered < TLS_RECEIVE_BUFFER_BYTES && socket.isPaused()) socket.resume();
+      return chunk;
     },
     write(bytes) {
       return new Promise<void>((resolve, reject) => {
         if (closed || ended) return reject(new Deno.errors.BrokenPipe(`connection to ${info.host} closed`));
-        socket.write(bytes, (error) => (error ? reject(error) : resolve()));
+        pendingWrites.add(reject);
+        socket.write(bytes, (error) => {
+          pendingWrites.delete(reject);
+          if (error) reject(error);
+          else resolve();
+        });
       });
     },
     close() {
       if (closed) return;
       closed = true;
       socket.destroy();
-      notify();
+      finish();
     },
   };
 }

@@ -85,9 +85,18 @@ export function processIo(): Io {
   };
 }
 
+/** Exit status of a process killed by SIGPIPE (128 + 13), as `upydev ls | head -1` ends for Unix tools. */
+export const BROKEN_PIPE_EXIT = 141;
+
 function writeAllSync(target: { writeSync(p: Uint8Array): number }, bytes: Uint8Array): void {
   let offset = 0;
-  while (offset < bytes.length) offset += target.writeSync(bytes.subarray(offset));
+  try {
+    while (offset < bytes.length) offset += target.writeSync(bytes.subarray(offset));
+  } catch (error) {
+    // The reader went away (`| head`): stop quietly, as SIGPIPE stops other tools; the OS closes the link.
+    if (error instanceof Deno.errors.BrokenPipe) Deno.exit(BROKEN_PIPE_EXIT);
+    throw error;
+  }
 }
 
 /** An Io that records everything, for tests. */

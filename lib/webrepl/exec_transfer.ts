@@ -3,6 +3,7 @@
  * without `_webrepl`'s file protocol. PUT writes base64 chunks into a file kept open across runs; GET streams
  * the whole file as base64 lines from one run, so it pays no per-chunk round trip.
  */
+import { LinkError } from "../transport/link_error.ts";
 import type { WebReplSession } from "./session.ts";
 import type { FileTransfer, ProgressCallback } from "./transfer.ts";
 import { pyStr } from "./python_literal.ts";
@@ -21,28 +22,33 @@ export class ExecTransfer implements FileTransfer {
 
   async put(remotePath: string, data: Uint8Array, onProgress?: ProgressCallback): Promise<void> {
     await this.#session.exec(`import binascii\n_upy_f=open(${pyStr(remotePath)},'wb')`);
+    const closeFile = "_upy_f.close()\ndel _upy_f";
     try {
       for (let offset = 0; offset < data.length; offset += PUT_CHUNK_BYTES) {
         const chunk = data.subarray(offset, offset + PUT_CHUNK_BYTES);
         await this.#session.exec(`_upy_f.write(binascii.a2b_base64(b'${chunk.toBase64()}'))`);
         onProgress?.(offset + chunk.length, data.length);
       }
-    } finally {
-      await this.#session.exec("_upy_f.close()\ndel _upy_f");
+    } catch (error) {
+      // Close the file if the link still allows it, but report the first error, not the clean-up's.
+      await this.#session.exec(closeFile).catch(() => {});
+      throw error;
     }
+    await this.#session.exec(closeFile);
     if (data.length === 0) onProgress?.(0, 0);
   }
 
   async get(remotePath: string, expectedSize: number, onProgress?: ProgressCallback): Promise<Uint8Array> {
-    let buffer = new Uint8Array(expectedSize);
+    const buffer = new Uint8Array(expectedSize);
     let filled = 0;
     let pending = "";
     const grow = (more: Uint8Array) => {
-      // A file that grew since it was measured still arrives whole.
+      // Never more than the size announced: a device that keeps sending is not read forever.
       if (filled + more.length > buffer.length) {
-        const bigger = new Uint8Array(Math.max(buffer.length * 2, filled + more.length));
-        bigger.set(buffer.subarray(0, filled));
-        buffer = bigger;
+        throw new LinkError(
+          "LINK_UNEXPECTED_REPLY",
+          `${remotePath} changed size during the transfer from ${this.#session.address}; reconnect and retry`,
+        );
       }
       buffer.set(more, filled);
       filled += more.length;

@@ -6,10 +6,13 @@
  * frame), so the session keeps one byte buffer and matches on bytes, never on frames.
  */
 import { UserError } from "../cli/errors.ts";
+import { LinkError } from "../transport/link_error.ts";
 import { formatAddress } from "../transport/tcp.ts";
 import { type WsClient, type WsMessage, WsTimeoutError } from "../ws/client.ts";
 import { Opcode, WsProtocolError } from "../ws/frame.ts";
-import { concatBytes, fromLatin1, latin1 } from "../bytes/bytes.ts";
+import { concatBytes } from "../bytes/bytes.ts";
+import { ByteQueue } from "./byte_queue.ts";
+import { NoticeFilter } from "./notice_filter.ts";
 
 /** Longest password the device stores (`char webrepl_passwd[10]` with its terminator). */
 export const MAX_PASSWORD_LENGTH = 9;
@@ -20,16 +23,29 @@ export const RAW_CHUNK_PAUSE_MS = 10;
 export interface SessionOptions {
   /** Longest silence tolerated while waiting for the device (not a bound on the whole operation). */
   inactivityMs?: number;
+  /**
+   * Bound on each awaited answer as a whole (the whole login, one exec's output, one file-protocol reply),
+   * however often the device sends something else meanwhile: every frame resets the inactivity timer.
+   */
+  answerMs?: number;
+  /** Most bytes of one answer kept in memory (exec output without `onStdout`, a traceback). */
+  maxAnswerBytes?: number;
 }
 
 export interface ExecOptions {
   /** Overrides the session's inactivity timeout for this run (user code may be silent for long). */
   inactivityMs?: number;
-  /** Receives stdout as it arrives. */
+  /**
+   * Bound on the program's run as a whole; default the larger of the session's `answerMs` and `inactivityMs`.
+   * Infinity for user code, which runs until it ends or the user stops it.
+   */
+  timeoutMs?: number;
+  /** Receives stdout as it arrives; stdout is then not kept, and the result's `stdout` is empty. */
   onStdout?: (bytes: Uint8Array) => void;
 }
 
 export interface ExecResult {
+  /** Empty when `onStdout` received it. */
   stdout: Uint8Array;
   /** Traceback text; empty when the code ran without an exception. */
   error: string;
@@ -77,21 +93,6 @@ const CONNECTED = encoder.encode("\r\nWebREPL connected\r\n>>> ");
 const DENIED = encoder.encode("Access denied");
 const RAW_BANNER = encoder.encode("raw REPL; CTRL-B to exit\r\n>");
 
-/** Printed by webrepl.py into the active session when another client is refused; not part of any reply. */
-const CONCURRENT_NOTICE = /\r?\nConcurrent WebREPL connection from [^\n]*? rejected\r?\n/g;
-const NOTICE_HEAD = "\nConcurrent WebREPL connection from ";
-/** Longer than any notice (the address is at most "('255.255.255.255', 65535)"). */
-const NOTICE_MAX_BYTES = 120;
-
-/** Could `text` be the beginning of a concurrent-connection notice that has not fully arrived yet? */
-function mayStartNotice(text: string): boolean {
-  if (text === "\r") return true;
-  const body = text.startsWith("\r") ? text.slice(1) : text;
-  if (!body.startsWith("\n")) return false;
-  if (body.length <= NOTICE_HEAD.length) return NOTICE_HEAD.startsWith(body);
-  return body.startsWith(NOTICE_HEAD) && body.length < NOTICE_MAX_BYTES;
-}
-
 const CTRL_A = 0x01;
 const CTRL_B = 0x02;
 const CTRL_C = 0x03;
@@ -108,21 +109,52 @@ export function checkPassword(password: string): void {
   }
 }
 
+export type SessionState = "open" | "closed" | "failed";
+
+export const DEFAULT_INACTIVITY_MS = 10_000;
+export const DEFAULT_ANSWER_MS = 60_000;
+export const DEFAULT_MAX_ANSWER_BYTES = 32 << 20;
+
+/** One awaited answer: what it is (for messages), and its bounds. */
+interface Wait {
+  what: string;
+  inactivityMs: number;
+  /** Date.now() by which the answer must be complete. */
+  until: number;
+  answerMs: number;
+}
+
 export class WebReplSession {
   readonly ws: WsClient;
   readonly address: string;
   readonly #inactivityMs: number;
-  #buffer: Uint8Array = new Uint8Array(0);
+  readonly #answerMs: number;
+  readonly #maxAnswerBytes: number;
+  /** Device text not consumed yet, concurrent-connection notices already removed. */
+  readonly #queue = new ByteQueue();
+  readonly #notices = new NoticeFilter();
   #mode: "friendly" | "raw" = "friendly";
   #rawPasteSupported: boolean | undefined;
   /** The device's raw-paste window, once raw-paste has worked in this session. */
   #rawPasteWindow: number | undefined;
   #busy = false;
+  #state: SessionState = "open";
+  #failure: Error | undefined;
 
   private constructor(ws: WsClient, options: SessionOptions) {
     this.ws = ws;
     this.address = formatAddress(ws.stream.info.host, ws.stream.info.port);
-    this.#inactivityMs = options.inactivityMs ?? 10_000;
+    this.#inactivityMs = options.inactivityMs ?? DEFAULT_INACTIVITY_MS;
+    this.#answerMs = options.answerMs ?? DEFAULT_ANSWER_MS;
+    this.#maxAnswerBytes = options.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES;
+  }
+
+  /**
+   * "failed" once an exchange broke off midway (link lost, silent, malformed, out of step): the device's state
+   * is then unknown, so every later operation refuses with the first failure instead of misreading the rest.
+   */
+  get state(): SessionState {
+    return this.#state;
   }
 
   /**
@@ -142,16 +174,21 @@ export class WebReplSession {
   }
 
   async #login(password: string): Promise<void> {
-    const prompt = await this.#readUntilAny([PASSWORD_PROMPT], this.#inactivityMs, "the password prompt");
+    // One bound for the whole login: a device dribbling bytes must not hold the client forever.
+    const wait = this.#wait("the password prompt");
+    const prompt = await this.#readUntilAny([PASSWORD_PROMPT], wait);
     if (prompt === null) {
+      if (this.ws.end?.reason === "eof-mid-frame") throw this.#lost(wait.what);
       if (this.ws.end && this.ws.end.dataFrames === 0) {
         throw new UserError(`device busy: another WebREPL session is active on ${this.address}`);
       }
       throw new UserError(`${this.address} closed the connection before asking for the password`);
     }
     await this.#sendText(`${password}\r`);
-    const answer = await this.#readUntilAny([CONNECTED, DENIED], this.#inactivityMs, "the login reply");
-    if (answer === null || answer.match === DENIED) {
+    wait.what = "the login reply";
+    const answer = await this.#readUntilAny([CONNECTED, DENIED], wait);
+    if (answer === null && this.ws.end?.reason === "eof-mid-frame") throw this.#lost(wait.what);
+    if (answer === null || answer === DENIED) {
       throw new UserError(`wrong WebREPL password for ${this.address}`);
     }
     this.#mode = "friendly";
@@ -161,6 +198,7 @@ export class WebReplSession {
 
   /** Bytes typed by the user, sent as REPL input (text frames). */
   async writeInput(bytes: Uint8Array): Promise<void> {
+    this.#checkUsable();
     await this.#ensureFriendly();
     for (let offset = 0; offset < bytes.length; offset += RAW_CHUNK_BYTES) {
       if (offset > 0) await delay(RAW_CHUNK_PAUSE_MS);
@@ -171,15 +209,13 @@ export class WebReplSession {
   /**
    * The next bytes of REPL output; null when the connection ended. With `waitMs`, an empty array when nothing
    * arrived in that time (the pending read is kept), so a caller can stop reading without losing bytes.
+   * The terminal shows the device's text as it is, notices included.
    */
   async readOutput(waitMs?: number): Promise<Uint8Array | null> {
-    if (this.#buffer.length > 0) {
-      const pending = this.#buffer;
-      this.#buffer = new Uint8Array(0);
-      return pending;
-    }
+    const pending = concatBytes([this.#queue.take(this.#queue.length), this.#notices.release()]);
+    if (pending.length > 0) return pending;
     while (true) {
-      const message = await this.#receive(waitMs, "REPL output", { quietTimeout: true });
+      const message = await this.#receive(waitMs, { what: "REPL output", quietTimeout: true });
       if (message === "timeout") return new Uint8Array(0);
       if (message === null) return null;
       if (message.opcode === Opcode.Text) return message.payload;
@@ -198,16 +234,26 @@ export class WebReplSession {
   /** Runs code through the raw REPL; returns stdout and the traceback text (empty when none). */
   async execRaw(code: string | Uint8Array, options: ExecOptions = {}): Promise<ExecResult> {
     if (this.#busy) throw new Error("WebREPL session used concurrently");
+    this.#checkUsable();
     this.#busy = true;
     try {
       const source = typeof code === "string" ? encoder.encode(code) : code;
       const inactivityMs = options.inactivityMs ?? this.#inactivityMs;
       await this.#enterRaw();
       await this.#sendCode(source);
-      const stdout = await this.#readUntilByte(CTRL_D, inactivityMs, "program output", options.onStdout);
-      const error = await this.#readUntilByte(CTRL_D, inactivityMs, "the error report");
-      await this.#expect(encoder.encode(">"), this.#inactivityMs, "the raw REPL prompt");
+      const run = this.#wait(
+        "program output",
+        inactivityMs,
+        options.timeoutMs ?? Math.max(this.#answerMs, inactivityMs),
+      );
+      const stdout = await this.#readUntilByte(CTRL_D, run, options.onStdout);
+      run.what = "the error report";
+      const error = await this.#readUntilByte(CTRL_D, run);
+      await this.#expect(encoder.encode(">"), this.#wait("the raw REPL prompt"));
       return { stdout, error: decoder.decode(error) };
+    } catch (error) {
+      this.fail(error);
+      throw error;
     } finally {
       this.#busy = false;
     }
@@ -229,7 +275,8 @@ export class WebReplSession {
     if (this.#mode === "raw") return;
     // Ctrl-C twice interrupts a running program and clears the line; Ctrl-A then switches to raw mode.
     await this.#sendText(Uint8Array.of(13, CTRL_C, CTRL_C, CTRL_A));
-    await this.#expect(RAW_BANNER, this.#inactivityMs, "the raw REPL banner", true);
+    const found = await this.#readUntilAny([RAW_BANNER], this.#wait("the raw REPL banner"));
+    if (found === null) throw this.#lost("the raw REPL banner");
     this.#mode = "raw";
   }
 
@@ -275,7 +322,7 @@ export class WebReplSession {
       await this.#sendText(source.subarray(offset, offset + RAW_CHUNK_BYTES));
     }
     await this.#sendText(Uint8Array.of(CTRL_D));
-    await this.#expect(encoder.encode("OK"), this.#inactivityMs, "the raw REPL OK");
+    await this.#expect(encoder.encode("OK"), this.#wait("the raw REPL OK"));
   }
 
   /**
@@ -287,7 +334,7 @@ export class WebReplSession {
     let credit = window - sent;
     let offset = sent;
     while (offset < source.length) {
-      while (credit <= 0 || this.#bufferedAfterNotice() > 0) {
+      while (credit <= 0 || this.#queue.length > 0) {
         const [control] = await this.#readBytes(1, "raw-paste flow control");
         if (control === CTRL_A) credit += window;
         else if (control === CTRL_D) {
@@ -307,8 +354,9 @@ export class WebReplSession {
 
   /** After the final Ctrl-D the device may still send \x01 credits before echoing \x04. */
   async #skipCreditsUntilEndAck(): Promise<void> {
+    const wait = this.#wait("the raw-paste end acknowledgement");
     while (true) {
-      const [byte] = await this.#readBytes(1, "the raw-paste end acknowledgement");
+      const [byte] = await this.#readBytes(1, wait);
       if (byte === CTRL_D) return;
       if (byte !== CTRL_A) {
         throw this.#protocolError(`unexpected byte 0x${byte.toString(16)} ending raw-paste`);
@@ -316,28 +364,56 @@ export class WebReplSession {
     }
   }
 
-  #bufferedAfterNotice(): number {
-    this.#stripNotices();
-    return this.#buffer.length;
-  }
-
   // ---- binary messages for the file protocol -------------------------------------------------------------
 
-  /** Next binary message; stray text (e.g. a concurrent-connection notice) is kept for the terminal. */
+  /** Next binary message, within one answer's bounds; text meanwhile is not part of the file protocol. */
   async receiveBinary(what: string, inactivityMs = this.#inactivityMs): Promise<Uint8Array | null> {
-    while (true) {
-      const message = await this.#receive(inactivityMs, what);
-      if (message === null) return null;
-      if (message.opcode === Opcode.Binary) return message.payload;
+    this.#checkUsable();
+    const wait = this.#wait(what, inactivityMs);
+    try {
+      while (true) {
+        const message = await this.#receive(wait.inactivityMs, wait);
+        if (message === null) return null;
+        if (message.opcode === Opcode.Binary) return message.payload;
+      }
+    } catch (error) {
+      this.fail(error);
+      throw error;
     }
   }
 
   /** Sends a binary frame; `what` names the operation in the error when the connection is gone. */
   async sendBinary(payload: Uint8Array, what = "a binary message"): Promise<void> {
+    this.#checkUsable();
     try {
       await this.ws.sendBinary(payload);
     } catch (error) {
-      throw this.#writeFailed(error, what);
+      throw this.fail(this.#writeFailed(error, what));
+    }
+  }
+
+  /**
+   * Marks the session failed (unless `error` is the device's own exception, after which it is still in step)
+   * and returns `error`. The file protocol calls it when a transfer leaves the device out of step.
+   */
+  fail<E>(error: E): E {
+    if (this.#state === "open" && !(error instanceof DeviceExecError)) {
+      this.#state = "failed";
+      this.#failure = error instanceof Error ? error : new Error(String(error));
+    }
+    return error;
+  }
+
+  #checkUsable(): void {
+    if (this.#state === "closed") {
+      throw new LinkError("LINK_UNUSABLE", `connection to ${this.address} is closed`);
+    }
+    if (this.#state === "failed") {
+      throw new LinkError(
+        "LINK_UNUSABLE",
+        `connection to ${this.address} is unusable after an earlier failure (${this.#failure?.message}); reconnect`,
+        { cause: this.#failure },
+      );
     }
   }
 
@@ -351,44 +427,61 @@ export class WebReplSession {
 
   #writeFailed(error: unknown, what: string): unknown {
     if (error instanceof RangeError) return error;
-    return new UserError(`connection to ${this.address} lost during ${what}`, { cause: error });
+    return new LinkError("LINK_LOST", `connection to ${this.address} lost during ${what}`, { cause: error });
   }
 
   /** Leaves the raw REPL and closes the WebSocket. */
   async close(): Promise<void> {
+    const usable = this.#state === "open";
+    this.#state = "closed";
     try {
-      if (this.#mode === "raw" && !this.ws.end) await this.ws.sendText(Uint8Array.of(CTRL_B));
+      if (usable && this.#mode === "raw" && !this.ws.end) await this.ws.sendText(Uint8Array.of(CTRL_B));
     } catch {
       // The connection may already be gone; closing continues below.
     }
     await this.ws.close();
   }
 
-  // ---- byte buffer ---------------------------------------------------------------------------------------
+  // ---- reading answers -----------------------------------------------------------------------------------
 
-  /** The next message; a silence of `inactivityMs` is an error, or "timeout" with `quietTimeout`. */
-  async #receive(inactivityMs: number | undefined, what: string): Promise<WsMessage | null>;
+  #wait(what: string, inactivityMs = this.#inactivityMs, answerMs = this.#answerMs): Wait {
+    return { what, inactivityMs, answerMs, until: Date.now() + answerMs };
+  }
+
+  /**
+   * The next message within `wait`'s bounds. A silence past the inactivity bound, or the answer's overall
+   * bound, is a LinkError; with `quietTimeout` the inactivity bound instead gives "timeout".
+   */
+  async #receive(inactivityMs: number | undefined, wait: Wait): Promise<WsMessage | null>;
   async #receive(
     inactivityMs: number | undefined,
-    what: string,
-    options: { quietTimeout: true },
+    wait: { what: string; quietTimeout: true },
   ): Promise<WsMessage | null | "timeout">;
   async #receive(
     inactivityMs: number | undefined,
-    what: string,
-    options: { quietTimeout?: boolean } = {},
+    wait: Partial<Wait> & { what: string; quietTimeout?: boolean },
   ): Promise<WsMessage | null | "timeout"> {
+    const left = wait.until === undefined ? Infinity : wait.until - Date.now();
+    const limit = Math.min(inactivityMs ?? Infinity, left);
     try {
-      return await this.ws.receive(inactivityMs);
+      if (left <= 0) throw new WsTimeoutError(0);
+      return await this.ws.receive(Number.isFinite(limit) ? Math.max(1, limit) : undefined);
     } catch (error) {
-      if (error instanceof WsTimeoutError && options.quietTimeout) return "timeout";
+      if (error instanceof WsTimeoutError && wait.quietTimeout) return "timeout";
+      if (error instanceof WsTimeoutError && wait.until !== undefined && Date.now() >= wait.until) {
+        throw new LinkError(
+          "LINK_DEADLINE",
+          `${this.address} kept sending but gave no ${wait.what} within ${seconds(wait.answerMs!)}`,
+        );
+      }
       if (error instanceof WsTimeoutError) {
-        throw new UserError(
-          `${this.address} did not answer for ${error.timeoutMs / 1000} s (waiting for ${what})`,
+        throw new LinkError(
+          "LINK_SILENT",
+          `${this.address} did not answer for ${seconds(error.timeoutMs)} (waiting for ${wait.what})`,
         );
       }
       if (error instanceof WsProtocolError) {
-        throw new UserError(`${this.address} sent an invalid WebSocket frame: ${error.message}`, {
+        throw new LinkError(error.code, `${this.address} sent an invalid WebSocket frame: ${error.message}`, {
           cause: error,
         });
       }
@@ -396,130 +489,110 @@ export class WebReplSession {
     }
   }
 
-  /** Appends the next text frame to the buffer; false at end of connection. */
-  async #fill(inactivityMs: number | undefined, what: string): Promise<boolean> {
+  /** Appends the next text message (notices removed) to the queue; false at end of connection. */
+  async #fill(wait: Wait): Promise<boolean> {
     while (true) {
-      const message = await this.#receive(inactivityMs, what);
+      const message = await this.#receive(wait.inactivityMs, wait);
       if (message === null) return false;
       if (message.opcode !== Opcode.Text) continue;
-      const grown = new Uint8Array(this.#buffer.length + message.payload.length);
-      grown.set(this.#buffer);
-      grown.set(message.payload, this.#buffer.length);
-      this.#buffer = grown;
+      this.#queue.push(this.#notices.push(message.payload));
       return true;
     }
   }
 
-  #stripNotices(): void {
-    if (!this.#buffer.includes(0x43)) return; // 'C' of "Concurrent"
-    const text = latin1(this.#buffer);
-    const stripped = text.replace(CONCURRENT_NOTICE, "");
-    if (stripped.length !== text.length) this.#buffer = fromLatin1(stripped);
-  }
-
-  #lost(what: string): UserError {
-    return new UserError(`connection to ${this.address} lost while waiting for ${what}`);
-  }
-
-  #protocolError(detail: string): UserError {
-    return new UserError(`${this.address}: unexpected REPL reply: ${detail}`);
-  }
-
-  async #readBytes(count: number, what: string): Promise<Uint8Array> {
-    while (true) {
-      this.#stripNotices();
-      if (
-        this.#buffer.length >= count && !mayStartNotice(latin1(this.#buffer.subarray(0, NOTICE_MAX_BYTES)))
-      ) {
-        const bytes = this.#buffer.slice(0, count);
-        this.#buffer = this.#buffer.slice(count);
-        return bytes;
-      }
-      if (!(await this.#fill(this.#inactivityMs, what))) throw this.#lost(what);
+  #lost(what: string): LinkError {
+    if (this.ws.end?.reason === "eof-mid-frame") {
+      return new LinkError(
+        "LINK_LOST_MID_FRAME",
+        `connection to ${this.address} lost mid-frame while waiting for ${what}`,
+      );
     }
+    return new LinkError("LINK_LOST", `connection to ${this.address} lost while waiting for ${what}`);
   }
 
-  /** Reads until `byte`; returns what came before it (the byte is consumed). */
-  async #readUntilByte(
-    byte: number,
-    inactivityMs: number,
-    what: string,
-    onChunk?: (bytes: Uint8Array) => void,
-  ): Promise<Uint8Array> {
-    const collected: Uint8Array[] = [];
+  #protocolError(detail: string): LinkError {
+    return new LinkError("LINK_UNEXPECTED_REPLY", `${this.address}: unexpected REPL reply: ${detail}`);
+  }
+
+  async #readBytes(count: number, waitOrWhat: Wait | string): Promise<Uint8Array> {
+    const wait = typeof waitOrWhat === "string" ? this.#wait(waitOrWhat) : waitOrWhat;
+    while (this.#queue.length < count) {
+      if (!(await this.#fill(wait))) throw this.#lost(wait.what);
+    }
+    return this.#queue.take(count);
+  }
+
+  /**
+   * Reads until `byte` and consumes it. What came before it goes to `onChunk` as it arrives, or, without
+   * `onChunk`, is returned (at most `maxAnswerBytes` of it).
+   */
+  async #readUntilByte(byte: number, wait: Wait, onChunk?: (bytes: Uint8Array) => void): Promise<Uint8Array> {
+    const kept: Uint8Array[] = [];
+    let keptBytes = 0;
     while (true) {
-      this.#stripNotices();
-      const index = this.#buffer.indexOf(byte);
-      // Hold back a possible partial notice at the end so it can still be stripped once complete.
-      const safe = index >= 0 ? index : this.#safePrefixLength();
-      if (safe > 0) {
-        const chunk = this.#buffer.slice(0, safe);
-        collected.push(chunk);
-        onChunk?.(chunk);
-        this.#buffer = this.#buffer.slice(safe);
+      const index = this.#queue.indexOf(byte);
+      const count = index >= 0 ? index : this.#queue.length;
+      if (count > 0) {
+        const chunk = this.#queue.take(count);
+        if (onChunk) onChunk(chunk);
+        else {
+          keptBytes += count;
+          if (keptBytes > this.#maxAnswerBytes) {
+            throw new LinkError(
+              "LINK_TOO_MUCH_DATA",
+              `${this.address} sent more than ${this.#maxAnswerBytes} bytes of ${wait.what}`,
+            );
+          }
+          kept.push(chunk);
+        }
       }
       if (index >= 0) {
-        this.#buffer = this.#buffer.slice(1);
-        return concatBytes(collected);
+        this.#queue.drop(1);
+        return concatBytes(kept);
       }
-      if (!(await this.#fill(inactivityMs, what))) throw this.#lost(what);
+      if (!(await this.#fill(wait))) throw this.#lost(wait.what);
     }
   }
 
-  /** How much of the buffer can be handed out without cutting a notice that is still arriving. */
-  #safePrefixLength(): number {
-    let start = Math.max(this.#buffer.lastIndexOf(0x0a), this.#buffer.lastIndexOf(0x0d));
-    if (start < 0) return this.#buffer.length;
-    if (start > 0 && this.#buffer[start] === 0x0a && this.#buffer[start - 1] === 0x0d) start--;
-    return mayStartNotice(latin1(this.#buffer.subarray(start))) ? start : this.#buffer.length;
-  }
-
-  async #expect(
-    pattern: Uint8Array,
-    inactivityMs: number,
-    what: string,
-    discardBefore = false,
-  ): Promise<void> {
-    const found = await this.#readUntilAny([pattern], inactivityMs, what);
-    if (found === null) throw this.#lost(what);
-    if (!discardBefore && found.skipped.length > 0) {
+  /** Expects `pattern` next, failing at the first byte that differs. */
+  async #expect(pattern: Uint8Array, wait: Wait): Promise<void> {
+    while (this.#queue.length < pattern.length && this.#queue.agreesWith(pattern)) {
+      if (!(await this.#fill(wait))) throw this.#lost(wait.what);
+    }
+    if (!this.#queue.agreesWith(pattern)) {
       throw this.#protocolError(
         `expected ${JSON.stringify(decoder.decode(pattern))}, got ${
-          JSON.stringify(decoder.decode(found.skipped).slice(0, 80))
+          JSON.stringify(decoder.decode(this.#queue.peek(80)))
         }`,
       );
     }
+    this.#queue.drop(pattern.length);
   }
 
-  /** Reads until one of `patterns` appears; returns which one and what preceded it, or null at EOF. */
-  async #readUntilAny(
-    patterns: Uint8Array[],
-    inactivityMs: number,
-    what: string,
-  ): Promise<{ match: Uint8Array; skipped: Uint8Array } | null> {
+  /**
+   * Reads until one of `patterns` appears and consumes through it; returns which one, or null at EOF. What
+   * precedes it is dropped as it is scanned, so a device talking at length costs neither memory nor rescans.
+   */
+  async #readUntilAny(patterns: Uint8Array[], wait: Wait): Promise<Uint8Array | null> {
+    const overlap = Math.max(...patterns.map((pattern) => pattern.length)) - 1;
     while (true) {
-      this.#stripNotices();
       let best: { match: Uint8Array; index: number } | undefined;
       for (const pattern of patterns) {
-        const index = indexOf(this.#buffer, pattern);
+        const index = this.#queue.indexOfBytes(pattern);
         if (index >= 0 && (best === undefined || index < best.index)) best = { match: pattern, index };
       }
       if (best) {
-        const skipped = this.#buffer.slice(0, best.index);
-        this.#buffer = this.#buffer.slice(best.index + best.match.length);
-        return { match: best.match, skipped };
+        this.#queue.drop(best.index + best.match.length);
+        return best.match;
       }
-      if (!(await this.#fill(inactivityMs, what))) return null;
+      this.#queue.drop(Math.max(0, this.#queue.length - overlap));
+      if (!(await this.#fill(wait))) return null;
     }
   }
 }
 
-function indexOf(haystack: Uint8Array, needle: Uint8Array): number {
-  outer: for (let i = 0; i + needle.length <= haystack.length; i++) {
-    for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
-    return i;
-  }
-  return -1;
+function seconds(ms: number): string {
+  return `${ms / 1000} s`;
 }
 
 function delay(ms: number): Promise<void> {

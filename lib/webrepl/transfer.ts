@@ -7,6 +7,7 @@
  * because the device reports write failures as success and a GET of a missing file kills its session.
  */
 import { UserError } from "../cli/errors.ts";
+import { LinkError } from "../transport/link_error.ts";
 import type { WebReplSession } from "./session.ts";
 
 export type ProgressCallback = (doneBytes: number, totalBytes: number) => void;
@@ -116,16 +117,14 @@ export class WaWbTransfer implements FileTransfer {
       if (length === 0) break;
       chunks.push(reply.slice(2));
       received += length;
+      // Pulled no further than the size announced: a device that keeps answering is not pulled forever.
+      if (received > expectedSize) throw this.#changedSize(remotePath);
       onProgress?.(received, Math.max(expectedSize, received));
-      if (sent === replies) await sendPull(); // the file grew since it was measured: keep pulling one by one
+      if (sent === replies) await sendPull(); // short chunks: each still carries at least one byte
       else if (sent < pullsNeeded) await sendPull();
     }
-    if (sent !== replies) {
-      // The file shrank: extra pulls are queued on the device and would corrupt the next request.
-      throw new UserError(
-        `${remotePath} changed size during the transfer from ${this.#session.address}; reconnect and retry`,
-      );
-    }
+    // The file shrank: extra pulls are queued on the device and would corrupt the next request.
+    if (sent !== replies) throw this.#changedSize(remotePath);
     await this.#expectReply(what);
     if (expectedSize === 0) onProgress?.(0, 0);
     return concatChunks(chunks, received);
@@ -150,12 +149,34 @@ export class WaWbTransfer implements FileTransfer {
     if (code !== 0) throw new UserError(`${what} failed on ${this.#session.address}: WB error ${code}`);
   }
 
-  #lost(what: string): UserError {
-    return new UserError(`connection to ${this.#session.address} lost during ${what}`);
+  // The errors below leave the device in the middle of a request, so the session is marked failed.
+
+  #changedSize(remotePath: string): LinkError {
+    return this.#session.fail(
+      new LinkError(
+        "LINK_UNEXPECTED_REPLY",
+        `${remotePath} changed size during the transfer from ${this.#session.address}; reconnect and retry`,
+      ),
+    );
   }
 
-  #bad(what: string, detail: string): UserError {
-    return new UserError(`${this.#session.address}: invalid file-protocol reply during ${what}: ${detail}`);
+  #lost(what: string): LinkError {
+    const midFrame = this.#session.ws.end?.reason === "eof-mid-frame";
+    return this.#session.fail(
+      new LinkError(
+        midFrame ? "LINK_LOST_MID_FRAME" : "LINK_LOST",
+        `connection to ${this.#session.address} lost ${midFrame ? "mid-frame " : ""}during ${what}`,
+      ),
+    );
+  }
+
+  #bad(what: string, detail: string): LinkError {
+    return this.#session.fail(
+      new LinkError(
+        "LINK_UNEXPECTED_REPLY",
+        `${this.#session.address}: invalid file-protocol reply during ${what}: ${detail}`,
+      ),
+    );
   }
 }
 

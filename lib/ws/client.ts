@@ -42,7 +42,8 @@ export interface WsMessage {
 
 /** How the connection ended, so "101 then close before any data" (WebREPL busy) can be told apart. */
 export interface WsEnd {
-  reason: "close-frame" | "eof";
+  /** "eof-mid-frame": the stream ended inside a frame, so the device (or the network) cut it off. */
+  reason: "close-frame" | "eof" | "eof-mid-frame";
   /** Data frames received before the end. */
   dataFrames: number;
 }
@@ -65,6 +66,11 @@ export class WsClient {
   readonly #parser = new FrameParser({ masking: "forbidden", maxPayload: MAX_WEBREPL_PAYLOAD });
   readonly #queue: WsMessage[] = [];
   #pendingRead: Promise<Uint8Array | null> | undefined;
+  /**
+   * Bytes that came with the 101 reply. They are parsed by the first receive, so a violation in them is
+   * reported like any later one, not as a failed upgrade.
+   */
+  #surplus: Uint8Array | undefined;
   #messageOpcode = Opcode.Text as number;
   #dataFrames = 0;
   #end: WsEnd | undefined;
@@ -74,7 +80,7 @@ export class WsClient {
 
   private constructor(stream: ByteStream, surplus: Uint8Array) {
     this.#stream = stream;
-    if (surplus.length > 0) this.#accept(surplus);
+    if (surplus.length > 0) this.#surplus = surplus;
   }
 
   /** Performs the upgrade on `stream`. On failure the stream is closed and a WsHandshakeError thrown. */
@@ -117,9 +123,12 @@ export class WsClient {
   async receive(inactivityMs?: number): Promise<WsMessage | null> {
     while (this.#queue.length === 0) {
       if (this.#end) return null;
-      const chunk = await this.#read(inactivityMs);
+      const surplus = this.#surplus;
+      this.#surplus = undefined;
+      const chunk = surplus ?? await this.#read(inactivityMs);
       if (chunk === null) {
-        this.#end ??= { reason: "eof", dataFrames: this.#dataFrames };
+        const reason = this.#parser.midFrame ? "eof-mid-frame" : "eof";
+        this.#end ??= { reason, dataFrames: this.#dataFrames };
         return null;
       }
       this.#accept(chunk);

@@ -135,6 +135,11 @@ export class FrameParser {
     this.#reject64BitLength = options.reject64BitLength ?? false;
   }
 
+  /** Part of a frame has arrived but not all of it (an end of stream now cuts a frame). */
+  get midFrame(): boolean {
+    return this.#state !== State.Header || this.#fieldFilled > 0;
+  }
+
   /** Consumes a chunk and returns every frame it completed. After an error the parser stays failed. */
   push(chunk: Uint8Array): Frame[] {
     if (this.#failed) throw this.#failed;

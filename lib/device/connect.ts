@@ -6,7 +6,7 @@ import { UserError } from "../cli/errors.ts";
 import type { ByteStream, TransportInfo } from "../transport/stream.ts";
 import { connectTcp, formatAddress } from "../transport/tcp.ts";
 import { connectTls } from "../transport/tls.ts";
-import { checkPassword, WebReplSession } from "../webrepl/session.ts";
+import { checkPassword, type SessionOptions, WebReplSession } from "../webrepl/session.ts";
 import { WsClient, WsHandshakeError } from "../ws/client.ts";
 import { type DeviceTarget, targetPort } from "./target.ts";
 
@@ -19,13 +19,10 @@ export interface TlsCredentials {
   servername?: string;
 }
 
-export interface OpenDeviceOptions {
+/** Session bounds (inactivity, each answer as a whole, bytes kept) plus the connection's own. */
+export interface OpenDeviceOptions extends SessionOptions {
   /** Bound on TCP connect, TLS handshake and WebSocket upgrade together. */
   connectTimeoutMs?: number;
-  /** Longest silence tolerated from the device during an operation. */
-  inactivityMs?: number;
-  /** Bound on the login and on each answer as a whole (see SessionOptions.answerMs). */
-  answerMs?: number;
   /** Loads the CA, host certificate and decrypted host key; required for `target.secure`. */
   tlsCredentials?: () => Promise<TlsCredentials>;
 }
@@ -54,10 +51,7 @@ export async function openDevice(
   } catch (error) {
     throw handshakeError(error, address, target.secure);
   }
-  const session = await WebReplSession.login(ws, target.password, {
-    inactivityMs: options.inactivityMs,
-    answerMs: options.answerMs,
-  });
+  const session = await WebReplSession.login(ws, target.password, options);
   return {
     session,
     info: stream.info,

@@ -10,6 +10,16 @@ import { pyStr } from "../webrepl/python_literal.ts";
 import { DeviceExecError, type WebReplSession } from "../webrepl/session.ts";
 import { type FileTransfer, type ProgressCallback, wawbNameFits, WaWbTransfer } from "../webrepl/transfer.ts";
 import { normalizeRemotePath, remoteBasename, remoteDirname, remoteJoin } from "./paths.ts";
+import {
+  type Check,
+  isBoolean,
+  isNumber,
+  isString,
+  listOf,
+  nullable,
+  parseDeviceReply,
+  tupleOf,
+} from "./system.ts";
 
 export interface RemoteStat {
   path: string;
@@ -42,9 +52,8 @@ export class DeviceFiles {
     return !this.#execOnly && wawbNameFits(remotePath) ? this.#wawb : this.#exec;
   }
 
-  async #json<T>(code: string): Promise<T> {
-    const text = await this.session.execText(`import json\n${code}`);
-    return JSON.parse(text.trim()) as T;
+  async #json<T>(code: string, what: string, check: Check<T>): Promise<T> {
+    return parseDeviceReply(await this.session.execText(`import json\n${code}`), what, check);
   }
 
   /** null when the path does not exist. */
@@ -55,11 +64,13 @@ export class DeviceFiles {
   /** Several stats in one exec: each exec is a round trip to the device. */
   async statAll(paths: string[]): Promise<(RemoteStat | null)[]> {
     const targets = paths.map(normalizeRemotePath);
-    const results = await this.#json<([boolean, number] | null)[]>(
+    const results = await this.#json(
       "import os,errno\nr=[]\n" +
         `for p in (${targets.map(pyStr).join(",")},):\n` +
         " try:\n  s=os.stat(p)\n  r.append([s[0]&0x4000!=0,s[6]])\n" +
         " except OSError as e:\n  if e.args[0]!=errno.ENOENT:raise\n  r.append(None)\nprint(json.dumps(r))",
+      "stat",
+      listOf(nullable(tupleOf<[boolean, number]>(isBoolean, isNumber))),
     );
     return results.map((result, i) =>
       result === null ? null : { path: targets[i], isDir: result[0], size: result[1] }
@@ -73,11 +84,13 @@ export class DeviceFiles {
     if (stat === null) throw new UserError(`no such file or directory on the device: ${target}`);
     if (!stat.isDir) return [stat];
     // os.ilistdir yields (name, type, inode[, size]); the size is missing on POSIX-backed filesystems.
-    const entries = await this.#json<[string, boolean, number][]>(
+    const entries = await this.#json(
       "import os\nr=[]\ndef _l(p):\n for e in os.ilistdir(p):\n  f=(p if p!='/' else '')+'/'+e[0]\n" +
         "  d=e[1]&0x4000!=0\n  s=0 if d else (e[3] if len(e)>3 and e[3]>=0 else os.stat(f)[6])\n" +
         `  r.append([f,d,s])\n  if d and ${options.recursive ? "True" : "False"}:_l(f)\n` +
         `_l(${pyStr(target)})\nprint(json.dumps(r))`,
+      "ls",
+      listOf(tupleOf<[string, boolean, number]>(isString, isBoolean, isNumber)),
     );
     return entries
       .map(([entryPath, isDir, size]) => ({ path: entryPath, isDir, size }))
@@ -121,13 +134,15 @@ export class DeviceFiles {
   }
 
   async #sizeAndHash(target: string): Promise<[number, string]> {
-    return await this.#jsonFor<[number, string]>(
+    return await this.#jsonFor(
       "import os,hashlib,binascii\nh=hashlib.sha256()\nb=bytearray(1024)\nm=memoryview(b)\n" +
         `with open(${
           pyStr(target)
         },'rb') as f:\n while 1:\n  n=f.readinto(b)\n  if not n:break\n  h.update(m[:n])\n` +
         `print(json.dumps([os.stat(${pyStr(target)})[6],binascii.hexlify(h.digest()).decode()]))`,
       target,
+      "sha256",
+      tupleOf<[number, string]>(isNumber, isString),
     );
   }
 
@@ -273,9 +288,11 @@ export class DeviceFiles {
   /** Size and free space of the filesystem that holds `path`. */
   async filesystem(path = "/"): Promise<FilesystemUsage> {
     const target = normalizeRemotePath(path);
-    const [blockSize, blocks, free] = await this.#jsonFor<[number, number, number]>(
+    const [blockSize, blocks, free] = await this.#jsonFor(
       `import os\ns=os.statvfs(${pyStr(target)})\nprint(json.dumps([s[0],s[2],s[3]]))`,
       target,
+      "df",
+      tupleOf<[number, number, number]>(isNumber, isNumber, isNumber),
     );
     return {
       path: target,
@@ -323,9 +340,9 @@ export class DeviceFiles {
     return found;
   }
 
-  async #jsonFor<T>(code: string, target: string): Promise<T> {
+  async #jsonFor<T>(code: string, target: string, what: string, check: Check<T>): Promise<T> {
     try {
-      return await this.#json<T>(code);
+      return await this.#json(code, what, check);
     } catch (error) {
       throw mapDeviceError(error, target);
     }
@@ -359,7 +376,7 @@ function parseHashLine(line: string): FileHash {
   if (!match) {
     throw new UserError(`unexpected shasum line from the device: ${JSON.stringify(line.slice(0, 80))}`);
   }
-  return { sha256: match[1], size: Number(match[2]), path: JSON.parse(match[3]) as string };
+  return { sha256: match[1], size: Number(match[2]), path: parseDeviceReply(match[3], "shasum", isString) };
 }
 
 /**

@@ -17,21 +17,78 @@ type Typed<S extends Shape> = {
     : number | null;
 };
 
-function fits(value: unknown, kind: Kind): boolean {
-  switch (kind) {
-    case "number[]":
-      return Array.isArray(value) && value.every((item) => typeof item === "number");
-    case "string|null":
-      return value === null || typeof value === "string";
-    case "number|null":
-      return value === null || typeof value === "number";
-    case "string":
-      return typeof value === "string";
-    case "number":
-      return typeof value === "number";
-    case "boolean":
-      return typeof value === "boolean";
+/**
+ * Checks a parsed reply against the form asked for: undefined when it fits, else what does not (a key, an
+ * index, "not an object"), for the message. `T` is the type the check guarantees.
+ */
+export type Check<T> = ((value: unknown) => string | undefined) & { readonly __type?: T };
+
+const typeCheck = <T>(name: string, test: (value: unknown) => boolean): Check<T> => (value: unknown) =>
+  test(value) ? undefined : `not ${name}`;
+
+export const isString: Check<string> = typeCheck("a string", (value) => typeof value === "string");
+export const isNumber: Check<number> = typeCheck("a number", (value) => typeof value === "number");
+export const isBoolean: Check<boolean> = typeCheck("a boolean", (value) => typeof value === "boolean");
+
+export function nullable<T>(check: Check<T>): Check<T | null> {
+  return (value) => (value === null ? undefined : check(value));
+}
+
+export function listOf<T>(item: Check<T>): Check<T[]> {
+  return (value) => {
+    if (!Array.isArray(value)) return "not a list";
+    const index = value.findIndex((element) => item(element) !== undefined);
+    return index < 0 ? undefined : at(index, item(value[index])!);
+  };
+}
+
+export function tupleOf<T extends unknown[]>(...items: { [K in keyof T]: Check<T[K]> }): Check<T> {
+  return (value) => {
+    if (!Array.isArray(value) || value.length !== items.length) return `not a list of ${items.length}`;
+    const index = items.findIndex((item, i) => item(value[i]) !== undefined);
+    return index < 0 ? undefined : at(index, items[index](value[index])!);
+  };
+}
+
+/** "[2] not a number", "[0][1] not a string": where in a list the reply went wrong. */
+function at(index: number, wrong: string): string {
+  return `[${index}]${wrong.startsWith("[") ? "" : " "}${wrong}`;
+}
+
+const KIND_CHECKS: Record<Kind, Check<unknown>> = {
+  "string": isString,
+  "number": isNumber,
+  "boolean": isBoolean,
+  "number[]": listOf(isNumber),
+  "string|null": nullable(isString),
+  "number|null": nullable(isNumber),
+};
+
+function objectOf<S extends Shape>(shape: S): Check<Typed<S>> {
+  return (value) => {
+    if (typeof value !== "object" || value === null || Array.isArray(value)) return "not an object";
+    const record = value as Record<string, unknown>;
+    const wrong = Object.entries(shape).find(([key, kind]) => KIND_CHECKS[kind](record[key]) !== undefined);
+    return wrong === undefined ? undefined : `'${wrong[0]}'`;
+  };
+}
+
+/**
+ * The one reader of the device's JSON replies: parses `text` and checks it, so a device (or something
+ * pretending to be one) that answers otherwise gets a one-line error, never a TypeError further on.
+ */
+export function parseDeviceReply<T>(text: string, what: string, check: Check<T>): T {
+  let value: unknown;
+  try {
+    value = JSON.parse(text.trim());
+  } catch {
+    throw new UserError(
+      `unexpected answer from the device for ${what}: ${JSON.stringify(text.trim().slice(0, 60))}`,
+    );
   }
+  const wrong = check(value);
+  if (wrong !== undefined) throw new UserError(`unexpected answer from the device for ${what} (${wrong})`);
+  return value as T;
 }
 
 /** Runs `code` (which prints one JSON object) and checks the object against `shape`. */
@@ -41,25 +98,7 @@ export async function queryDevice<S extends Shape>(
   code: string,
   shape: S,
 ): Promise<Typed<S>> {
-  const text = (await session.execText(`import json\n${code}`)).trim();
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new UserError(
-      `unexpected answer from the device for ${what}: ${JSON.stringify(text.slice(0, 60))}`,
-    );
-  }
-  const record = value as Record<string, unknown>;
-  const wrong = typeof value !== "object" || value === null || Array.isArray(value)
-    ? "not an object"
-    : Object.entries(shape).find(([key, kind]) => !fits(record[key], kind))?.[0];
-  if (wrong !== undefined) {
-    throw new UserError(
-      `unexpected answer from the device for ${what} (${wrong === "not an object" ? wrong : `'${wrong}'`})`,
-    );
-  }
-  return value as Typed<S>;
+  return parseDeviceReply(await session.execText(`import json\n${code}`), what, objectOf(shape));
 }
 
 export const FACTS_SHAPE = {

@@ -9,6 +9,7 @@
  */
 import { UserError } from "../cli/errors.ts";
 import { type DeviceFiles, mapDeviceError, sha256Hex } from "./files.ts";
+import { isBoolean, isNumber, isString, listOf, nullable, parseDeviceReply, tupleOf } from "./system.ts";
 import { pyStr } from "../webrepl/python_literal.ts";
 import syncTool from "../../device/sync_tool.py" with { type: "text" };
 import nanoglob from "../../device/nanoglob.py" with { type: "text" };
@@ -126,7 +127,11 @@ async function deviceHashes(
         "  continue\n h=hashlib.sha256()\n with f:\n  while 1:\n   n=f.readinto(b)\n   if not n:break\n" +
         "   h.update(m[:n])\n r.append(binascii.hexlify(h.digest()).decode())\nprint(json.dumps([c,r]))",
     );
-    return JSON.parse(text.trim());
+    return parseDeviceReply(
+      text,
+      "update_upyutils",
+      tupleOf<[boolean, (string | null)[]]>(isBoolean, listOf(nullable(isString))),
+    );
   } catch (error) {
     throw mapDeviceError(error, DEVICE_LIB_DIR);
   }
@@ -149,7 +154,11 @@ async function verifyAndRename(
       "for t,p,s,d in F:\n if bad:\n  os.remove(t)\n  continue\n try:\n  os.rename(t,p)\n except OSError:\n" +
       "  os.remove(p)\n  os.rename(t,p)\nprint(json.dumps(bad))",
   );
-  const bad = JSON.parse(text.trim()) as [string, number][];
+  const bad = parseDeviceReply(
+    text,
+    "update_upyutils",
+    listOf(tupleOf<[string, number]>(isString, isNumber)),
+  );
   if (bad.length > 0) {
     const [path, stored] = bad[0];
     const expected = uploads.find((upload) => upload.path === path)!.data.length;

@@ -110,7 +110,7 @@ export class Shell {
   get prompt(): string {
     const name = this.#name ?? this.#identity?.uid ?? "device";
     const path = this.#state.cwd === "/" ? "" : this.#state.cwd;
-    return `${this.#identity?.platform ?? "upy"}@${name}:~${path} $ `;
+    return `${this.#identity?.platform ?? "upy"}@${name}:~${printable(path)} $ `;
   }
 
   #showPrompt(): void {
@@ -248,7 +248,7 @@ export async function identify(session: WebReplSession): Promise<DeviceIdentity>
       "except Exception:\n print('')",
   );
   const [platform = "", version = "", machine = "", uid = ""] = text.split(/\r?\n/).map((line) =>
-    line.trim()
+    printable(line.trim())
   );
   return { platform, version, machine, uid };
 }

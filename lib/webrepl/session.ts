@@ -471,7 +471,7 @@ export class WebReplSession {
       if (error instanceof WsTimeoutError && wait.until !== undefined && Date.now() >= wait.until) {
         throw new LinkError(
           "LINK_DEADLINE",
-          `${this.address} kept sending but gave no ${wait.what} within ${seconds(wait.answerMs!)}`,
+          `${this.address} did not finish sending ${wait.what} within ${seconds(wait.answerMs!)}`,
         );
       }
       if (error instanceof WsTimeoutError) {

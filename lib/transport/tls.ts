@@ -8,6 +8,7 @@
  */
 import tls from "node:tls";
 import { UserError } from "../cli/errors.ts";
+import { LinkError } from "./link_error.ts";
 import { connectError, formatAddress } from "./tcp.ts";
 import type { ByteStream, TransportInfo } from "./stream.ts";
 
@@ -100,10 +101,12 @@ function tlsError(error: unknown, address: string, timeoutMs: number): UserError
 }
 
 /**
- * How much received data is kept while nobody reads it. Past this the socket is paused, so TCP flow control
- * holds the device back instead of host memory growing without bound.
+ * How much received data is kept while nobody reads it. node:tls reads eagerly, and under Deno pausing the
+ * socket loses its end event (a hang), so TCP flow control cannot hold the device back: past this bound the
+ * link is closed with an error instead of host memory growing without bound. Readers of a live session read
+ * continuously, so only a device flooding an idle link reaches it.
  */
-export const TLS_RECEIVE_BUFFER_BYTES = 1024 * 1024;
+export const TLS_RECEIVE_BUFFER_BYTES = 16 << 20;
 
 /**
  * A connected node:tls socket as a ByteStream. Close without close_notify and resets count as EOF.
@@ -116,6 +119,7 @@ function socketStream(socket: tls.TLSSocket, options: TlsOptions): ByteStream {
   const info: TransportInfo = { kind: "tls", host: options.host, port: options.port };
   const chunks: Uint8Array[] = [];
   let buffered = 0;
+  let overflow: LinkError | undefined;
   let ended = false;
   let failure: unknown;
   let closed = false;
@@ -133,9 +137,18 @@ function socketStream(socket: tls.TLSSocket, options: TlsOptions): ByteStream {
     notify();
   };
   socket.on("data", (data: Uint8Array) => {
+    if (overflow) return;
     chunks.push(new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice());
     buffered += data.byteLength;
-    if (buffered >= TLS_RECEIVE_BUFFER_BYTES) socket.pause();
+    if (buffered > TLS_RECEIVE_BUFFER_BYTES && overflow === undefined) {
+      overflow = new LinkError(
+        "LINK_TOO_MUCH_DATA",
+        `${formatAddress(info.host, info.port)} sent more than ${TLS_RECEIVE_BUFFER_BYTES >> 20} MiB that ` +
+          "was not read; connection closed",
+      );
+      chunks.length = 0;
+      socket.destroy();
+    }
     notify();
   });
   socket.on("end", finish);
@@ -147,6 +160,7 @@ function socketStream(socket: tls.TLSSocket, options: TlsOptions): ByteStream {
   return {
     info,
     async read() {
+      if (overflow) throw overflow;
       while (chunks.length === 0) {
         if (failure !== undefined && !closed) throw failure;
         if (ended || closed) return null;
@@ -154,7 +168,6 @@ function socketStream(socket: tls.TLSSocket, options: TlsOptions): ByteStream {
       }
       const chunk = chunks.shift()!;
       buffered -= chunk.length;
-      if (buffered < TLS_RECEIVE_BUFFER_BYTES && socket.isPaused()) socket.resume();
       return chunk;
     },
     write(bytes) {

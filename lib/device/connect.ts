@@ -6,9 +6,10 @@ import { UserError } from "../cli/errors.ts";
 import type { ByteStream, TransportInfo } from "../transport/stream.ts";
 import { connectTcp, formatAddress } from "../transport/tcp.ts";
 import { connectTls } from "../transport/tls.ts";
-import { checkPassword, type SessionOptions, WebReplSession } from "../webrepl/session.ts";
+import { checkPassword, WebReplSession } from "../webrepl/session.ts";
 import { WsClient, WsHandshakeError } from "../ws/client.ts";
 import { type DeviceTarget, targetPort } from "./target.ts";
+import type { SessionOptions } from "../webrepl/session.ts";
 
 export interface TlsCredentials {
   caPem: string;

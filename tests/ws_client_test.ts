@@ -131,7 +131,7 @@ Deno.test("ws client: pings are ignored, not answered", async () => {
   await ws.close();
 });
 
-Deno.test("ws client: malformed and oversize device frames fail with their code", async () => {
+Deno.test("ws client: malformed and oversize device frames fail with their code at receive, even in the 101 read", async () => {
   for (
     const [bytes, code] of [
       ["c100", "WS_ERR_RESERVED_BITS"],
@@ -143,13 +143,30 @@ Deno.test("ws client: malformed and oversize device frames fail with their code"
     const { client, device } = memoryPair();
     const peer = new ScriptedDevice(device);
     const served = peer.upgrade(Uint8Array.fromHex(bytes));
-    const ws = await WsClient.connect(client).catch((error) => error);
+    // Bytes that came with the head are a frame like any other: the upgrade itself succeeded.
+    const ws = await WsClient.connect(client);
     await served;
-    // The bad frame may arrive with the head (then connect already fails) or later in receive().
-    const error = ws instanceof WsClient ? await ws.receive().catch((error) => error) : ws;
-    assert(error instanceof WsProtocolError, `${bytes}: ${error}`);
+    const error = await assertRejects(() => ws.receive(), WsProtocolError);
     assertEquals(error.code, code);
-    if (ws instanceof WsClient) await ws.close();
+    await ws.close();
+  }
+});
+
+Deno.test("ws client: a stream that ends inside a frame ends as eof-mid-frame", async () => {
+  const second = Uint8Array.fromHex("810568656c6c6f");
+  for (let cutAt = 1; cutAt < second.length; cutAt++) {
+    const { client, device } = memoryPair();
+    const peer = new ScriptedDevice(device);
+    const served = (async () => {
+      await peer.upgrade(new Uint8Array([...Uint8Array.fromHex("81026869"), ...second.subarray(0, cutAt)]));
+      peer.close();
+    })();
+    const ws = await WsClient.connect(client);
+    await served;
+    assertEquals(await ws.receive(), { opcode: Opcode.Text, payload: ascii("hi") });
+    assertEquals(await ws.receive(), null);
+    assertEquals(ws.end, { reason: "eof-mid-frame", dataFrames: 1 }, `cut at ${cutAt}`);
+    await ws.close();
   }
 });
 

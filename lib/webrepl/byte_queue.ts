@@ -34,15 +34,9 @@ export class ByteQueue {
     this.#end += bytes.length;
   }
 
-  /** Byte at `index` from the front. */
-  at(index: number): number {
-    return this.#data[this.#start + index];
-  }
-
   /** Index of `byte` at or after `from`, or -1. */
   indexOf(byte: number, from = 0): number {
-    const index = this.#view().indexOf(byte, from);
-    return index;
+    return this.#view().indexOf(byte, from);
   }
 
   /** Index of `pattern` starting at or after `from`, or -1. */
@@ -63,8 +57,9 @@ export class ByteQueue {
 
   /** Do the first bytes agree with `pattern` as far as both go? */
   agreesWith(pattern: Uint8Array): boolean {
-    const count = Math.min(this.length, pattern.length);
-    for (let i = 0; i < count; i++) if (this.at(i) !== pattern[i]) return false;
+    const view = this.#view();
+    const count = Math.min(view.length, pattern.length);
+    for (let i = 0; i < count; i++) if (view[i] !== pattern[i]) return false;
     return true;
   }
 

@@ -12,7 +12,7 @@ import { concatBytes } from "../bytes/bytes.ts";
 const HEAD = new TextEncoder().encode("\nConcurrent WebREPL connection from ");
 const TAIL = new TextEncoder().encode(" rejected");
 /** Far longer than any address text a device prints; beyond it the text is not a notice but data. */
-export const NOTICE_MAX_BYTES = 4096;
+const NOTICE_MAX_BYTES = 4096;
 const LF = 0x0a;
 const CR = 0x0d;
 

@@ -111,9 +111,9 @@ export function checkPassword(password: string): void {
 
 export type SessionState = "open" | "closed" | "failed";
 
-export const DEFAULT_INACTIVITY_MS = 10_000;
-export const DEFAULT_ANSWER_MS = 60_000;
-export const DEFAULT_MAX_ANSWER_BYTES = 32 << 20;
+const DEFAULT_INACTIVITY_MS = 10_000;
+const DEFAULT_ANSWER_MS = 60_000;
+const DEFAULT_MAX_ANSWER_BYTES = 32 << 20;
 
 /** One awaited answer: what it is (for messages), and its bounds. */
 interface Wait {

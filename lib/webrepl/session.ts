@@ -540,7 +540,7 @@ export class WebReplSession {
           if (keptBytes > this.#maxAnswerBytes) {
             throw new LinkError(
               "LINK_TOO_MUCH_DATA",
-              `${this.address} sent more than ${this.#maxAnswerBytes} bytes of ${wait.what}`,
+              `${this.address} sent more than ${sizeText(this.#maxAnswerBytes)} of ${wait.what}`,
             );
           }
           kept.push(chunk);
@@ -589,6 +589,10 @@ export class WebReplSession {
       if (!(await this.#fill(wait))) return null;
     }
   }
+}
+
+function sizeText(bytes: number): string {
+  return bytes % (1 << 20) === 0 ? `${bytes >> 20} MiB` : `${bytes} bytes`;
 }
 
 function seconds(ms: number): string {

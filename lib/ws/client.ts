@@ -7,6 +7,7 @@
  * possibly invalid UTF-8 into them.
  */
 import type { ByteStream } from "../transport/stream.ts";
+import { formatAddress } from "../transport/tcp.ts";
 import { encodeFrame, FrameParser, MAX_WEBREPL_PAYLOAD, Opcode } from "./frame.ts";
 
 export type WsHandshakeErrorCode =
@@ -217,7 +218,7 @@ export class WsClient {
 
 async function handshake(stream: ByteStream, options: WsConnectOptions): Promise<Uint8Array> {
   const key = crypto.getRandomValues(new Uint8Array(16)).toBase64();
-  const host = options.host ?? hostHeader(stream.info.host, stream.info.port);
+  const host = options.host ?? formatAddress(stream.info.host, stream.info.port);
   const request = `GET ${options.path ?? "/"} HTTP/1.1\r\n` +
     `Host: ${host}\r\n` +
     "Upgrade: websocket\r\n" +
@@ -251,10 +252,6 @@ async function handshake(stream: ByteStream, options: WsConnectOptions): Promise
     throw new WsHandshakeError("WS_ERR_BAD_ACCEPT", "Sec-WebSocket-Accept does not match the key sent");
   }
   return surplus;
-}
-
-function hostHeader(host: string, port: number): string {
-  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 /** base64(SHA-1(key + GUID)), RFC 6455 §4.2.2. */

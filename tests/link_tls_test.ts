@@ -7,7 +7,7 @@ import tls from "node:tls";
 import { openDevice } from "../lib/device/connect.ts";
 import { UserError } from "../lib/cli/errors.ts";
 import { LinkError } from "../lib/transport/link_error.ts";
-import { connectTls, TLS_RECEIVE_BUFFER_BYTES } from "../lib/transport/tls.ts";
+import { connectTls } from "../lib/transport/tls.ts";
 import { assertEquals, assertRejects } from "./helpers/assert.ts";
 import { fakeDevice, within } from "./helpers/fake_device.ts";
 import { makeTestPki } from "./helpers/test_certs.ts";
@@ -76,12 +76,14 @@ Deno.test("tls transport: a write waiting when the peer ends settles instead of 
 
 Deno.test("tls transport: what nobody reads is bounded: past the bound the link ends with a clear error", async () => {
   const pki = await makeTestPki();
-  const total = TLS_RECEIVE_BUFFER_BYTES + (4 << 20);
+  const bound = 256 << 10;
+  let flushed: () => void;
+  const allSent = new Promise<void>((resolve) => (flushed = resolve));
   const server = tls.createServer({ key: pki.serverKeyPem, cert: pki.serverCertPem }, (socket) => {
     socket.on("error", () => {});
     const block = new Uint8Array(64 << 10).fill(0x61);
-    for (let sent = 0; sent < total; sent += block.length) socket.write(block);
-    socket.end();
+    for (let sent = 0; sent < 4 * bound; sent += block.length) socket.write(block);
+    socket.end(() => flushed());
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as { port: number }).port;
@@ -93,14 +95,19 @@ Deno.test("tls transport: what nobody reads is bounded: past the bound the link 
       certPem: pki.clientCertPem,
       keyPem: pki.clientKeyPem,
       timeoutMs: 5000,
+      maxUnreadBytes: bound,
     });
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await allSent;
+    await new Promise((resolve) => setTimeout(resolve, 500));
     const error = await assertRejects(async () => {
       while ((await stream.read()) !== null);
     }, LinkError);
     assertEquals(
       [error.code, error.message],
-      ["LINK_TOO_MUCH_DATA", `127.0.0.1:${port} sent more than 16 MiB that was not read; connection closed`],
+      [
+        "LINK_TOO_MUCH_DATA",
+        `127.0.0.1:${port} sent more than 262144 bytes that was not read; connection closed`,
+      ],
     );
     stream.close();
   } finally {

@@ -23,3 +23,8 @@ export function fromLatin1(text: string): Uint8Array {
   for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
   return bytes;
 }
+
+/** A byte bound in exact units for messages: "32 MiB", "1000 bytes" (never rounded). */
+export function exactSize(bytes: number): string {
+  return bytes % (1 << 20) === 0 ? `${bytes >> 20} MiB` : `${bytes} bytes`;
+}

@@ -9,6 +9,7 @@
 import tls from "node:tls";
 import { UserError } from "../cli/errors.ts";
 import { LinkError } from "./link_error.ts";
+import { exactSize } from "../bytes/bytes.ts";
 import { connectError, formatAddress } from "./tcp.ts";
 import type { ByteStream, TransportInfo } from "./stream.ts";
 
@@ -24,6 +25,8 @@ export interface TlsOptions {
   /** Name to verify the device certificate against instead of `host` (e.g. connect by IP, verify NAME.local). */
   servername?: string;
   timeoutMs: number;
+  /** Received bytes kept while nobody reads (default TLS_RECEIVE_BUFFER_BYTES); past it the link closes. */
+  maxUnreadBytes?: number;
 }
 
 export async function connectTls(options: TlsOptions): Promise<ByteStream> {
@@ -106,7 +109,7 @@ function tlsError(error: unknown, address: string, timeoutMs: number): UserError
  * link is closed with an error instead of host memory growing without bound. Readers of a live session read
  * continuously, so only a device flooding an idle link reaches it.
  */
-export const TLS_RECEIVE_BUFFER_BYTES = 16 << 20;
+const TLS_RECEIVE_BUFFER_BYTES = 16 << 20;
 
 /**
  * A connected node:tls socket as a ByteStream. Close without close_notify and resets count as EOF.
@@ -120,6 +123,7 @@ function socketStream(socket: tls.TLSSocket, options: TlsOptions): ByteStream {
   const chunks: Uint8Array[] = [];
   let buffered = 0;
   let overflow: LinkError | undefined;
+  const maxUnread = options.maxUnreadBytes ?? TLS_RECEIVE_BUFFER_BYTES;
   let ended = false;
   let failure: unknown;
   let closed = false;
@@ -140,11 +144,11 @@ function socketStream(socket: tls.TLSSocket, options: TlsOptions): ByteStream {
     if (overflow) return;
     chunks.push(new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice());
     buffered += data.byteLength;
-    if (buffered > TLS_RECEIVE_BUFFER_BYTES && overflow === undefined) {
+    if (buffered > maxUnread && overflow === undefined) {
       overflow = new LinkError(
         "LINK_TOO_MUCH_DATA",
-        `${formatAddress(info.host, info.port)} sent more than ${TLS_RECEIVE_BUFFER_BYTES >> 20} MiB that ` +
-          "was not read; connection closed",
+        `${formatAddress(info.host, info.port)} sent more than ${exactSize(maxUnread)} that was not read; ` +
+          "connection closed",
       );
       chunks.length = 0;
       socket.destroy();

@@ -10,7 +10,7 @@ import { LinkError } from "../transport/link_error.ts";
 import { formatAddress } from "../transport/tcp.ts";
 import { type WsClient, type WsMessage, WsTimeoutError } from "../ws/client.ts";
 import { Opcode, WsProtocolError } from "../ws/frame.ts";
-import { concatBytes } from "../bytes/bytes.ts";
+import { concatBytes, exactSize } from "../bytes/bytes.ts";
 import { ByteQueue } from "./byte_queue.ts";
 import { NoticeFilter } from "./notice_filter.ts";
 
@@ -540,7 +540,7 @@ export class WebReplSession {
           if (keptBytes > this.#maxAnswerBytes) {
             throw new LinkError(
               "LINK_TOO_MUCH_DATA",
-              `${this.address} sent more than ${sizeText(this.#maxAnswerBytes)} of ${wait.what}`,
+              `${this.address} sent more than ${exactSize(this.#maxAnswerBytes)} of ${wait.what}`,
             );
           }
           kept.push(chunk);
@@ -589,10 +589,6 @@ export class WebReplSession {
       if (!(await this.#fill(wait))) return null;
     }
   }
-}
-
-function sizeText(bytes: number): string {
-  return bytes % (1 << 20) === 0 ? `${bytes >> 20} MiB` : `${bytes} bytes`;
 }
 
 function seconds(ms: number): string {

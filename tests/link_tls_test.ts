@@ -116,11 +116,11 @@ Deno.test("tls transport: what nobody reads is bounded: past the bound the link 
   }
 });
 
-Deno.test("wss CLI: a wrong WebREPL password ends exec and info with the one-line error, as over ws", async () => {
+Deno.test("wss CLI: a wrong WebREPL password ends exec, info and shl with the one-line error, as over ws", async () => {
   const box = await hostWithCa();
   const { device: emu, port } = await wssDeviceFor(box);
   try {
-    for (const command of [["exec", "print(1)"], ["info"]]) {
+    for (const command of [["exec", "print(1)"], ["info"], ["shl"]]) {
       const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
         args: [
           "run",

@@ -20,7 +20,7 @@ export interface OptionSpec {
   kind: OptionKind;
   /** Placeholder in help, e.g. "ADDR". */
   valueName?: string;
-  /** For lists: a token that does not match ends the list (so `-@ dev1 "print(1)"` leaves the code alone). */
+  /** For lists: every word of the list must match (code with spaces, `-@ dev1 "print(1)"`, ends the list). */
   valuePattern?: RegExp;
   help: string;
 }

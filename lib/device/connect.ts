@@ -6,7 +6,8 @@ import { UserError } from "../cli/errors.ts";
 import type { ByteStream, TransportInfo } from "../transport/stream.ts";
 import { connectTcp, formatAddress } from "../transport/tcp.ts";
 import { connectTls } from "../transport/tls.ts";
-import { checkPassword, WebReplSession } from "../webrepl/session.ts";
+import { checkPassword } from "../config/password.ts";
+import { WebReplSession } from "../webrepl/session.ts";
 import { WsClient, WsHandshakeError } from "../ws/client.ts";
 import { type DeviceTarget, targetPort } from "./target.ts";
 

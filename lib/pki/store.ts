@@ -3,7 +3,7 @@
  * crash or a wrong passphrase never leaves a half-written key. File names follow upydev's store.
  */
 import { UserError } from "../cli/errors.ts";
-import { ensureDir, writeFileAtomic } from "../config/files.ts";
+import { ensureDir, fileError, writeFileAtomic } from "../config/files.ts";
 
 export const CA_KEY = "ROOT_CA_key.pem";
 export const CA_CERT = "ROOT_CA_cert.pem";
@@ -59,12 +59,16 @@ export class PkiStore {
       if (error instanceof Deno.errors.NotFound) {
         throw new UserError(`${this.path(name)} not found; create it with \`upydev ${createdBy}\``);
       }
-      throw new UserError(`cannot read ${this.path(name)}: ${(error as Error).message}`);
+      throw asUserError(error, this.path(name), "read");
     }
   }
 
   async ensureDir(): Promise<void> {
-    await ensureDir(this.dir, 0o700);
+    try {
+      await ensureDir(this.dir, 0o700);
+    } catch (error) {
+      throw asUserError(error, this.dir, "write");
+    }
   }
 
   /** Writes several files so that each appears whole; all data is prepared by the caller before this runs. */
@@ -74,7 +78,11 @@ export class PkiStore {
   }
 
   async rename(from: string, to: string): Promise<void> {
-    await Deno.rename(this.path(from), this.path(to));
+    try {
+      await Deno.rename(this.path(from), this.path(to));
+    } catch (error) {
+      throw asUserError(error, this.path(to), "write");
+    }
   }
 
   async remove(name: string): Promise<void> {
@@ -97,6 +105,13 @@ export async function writeSecretFile(path: string, data: string | Uint8Array): 
   try {
     await writeFileAtomic(path, data, { mode: 0o600 });
   } catch (error) {
-    throw new UserError(`cannot write ${path}: ${(error as Error).message}`, { cause: error });
+    throw asUserError(error, path, "write");
   }
+}
+
+/** The file system's own words when they are not one of the causes `fileError` names. */
+function asUserError(error: unknown, path: string, doing: "read" | "write"): UserError {
+  const mapped = fileError(error, path, doing);
+  if (mapped instanceof UserError) return mapped;
+  return new UserError(`cannot ${doing} ${path}: ${(error as Error).message}`, { cause: error });
 }

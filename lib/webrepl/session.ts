@@ -10,9 +10,8 @@ import { formatAddress } from "../transport/tcp.ts";
 import { type WsClient, type WsMessage, WsTimeoutError } from "../ws/client.ts";
 import { Opcode, WsProtocolError } from "../ws/frame.ts";
 import { concatBytes, fromLatin1, latin1 } from "../bytes/bytes.ts";
+import { checkPassword } from "../config/password.ts";
 
-/** Longest password the device stores (`char webrepl_passwd[10]` with its terminator). */
-export const MAX_PASSWORD_LENGTH = 9;
 /** The ESP32's stdin ring buffer is 260 bytes and drops overflow; plain raw REPL input is paced in these. */
 export const RAW_CHUNK_BYTES = 256;
 export const RAW_CHUNK_PAUSE_MS = 10;
@@ -99,14 +98,6 @@ const CTRL_D = 0x04;
 const CTRL_E = 0x05;
 /** Ctrl-E A Ctrl-A: ask for raw-paste mode. */
 const ENTER_RAW_PASTE = Uint8Array.of(CTRL_E, 0x41, CTRL_A);
-
-export function checkPassword(password: string): void {
-  if ([...password].length > MAX_PASSWORD_LENGTH || encoder.encode(password).length > MAX_PASSWORD_LENGTH) {
-    throw new UserError(
-      `WebREPL password too long: the device keeps at most ${MAX_PASSWORD_LENGTH} characters (got ${password.length})`,
-    );
-  }
-}
 
 export class WebReplSession {
   readonly ws: WsClient;

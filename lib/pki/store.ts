@@ -18,6 +18,22 @@ export const deviceCertName = (uid: string) => `SSL_certificate${uid}.pem`;
 export const deviceKeyDerName = (uid: string) => `SSL_key${uid}.der`;
 export const deviceCertDerName = (uid: string) => `SSL_certificate${uid}.der`;
 
+/** hex(machine.unique_id()): it becomes part of store and device file names, so nothing else is accepted. */
+export const UNIQUE_ID_PATTERN = /^[0-9a-f]{2,64}$/;
+
+/** The unique id as given by the user (`--uid`) or read from the device, checked by the one rule. */
+export function checkUniqueId(uid: string, source: string): string {
+  if (!UNIQUE_ID_PATTERN.test(uid)) {
+    throw new UserError(
+      `${source} is not a unique id (2 to 64 lowercase hex digits): '${uid.slice(0, 80)}'`,
+      {
+        exitCode: 2,
+      },
+    );
+  }
+  return uid;
+}
+
 /** upydev's host id: the first 10 hex characters of hex($USER), e.g. "carlo" → 6361726c6f. */
 export function hostIdFor(user: string): string {
   return new TextEncoder().encode(user).toHex().slice(0, 10);

@@ -166,9 +166,18 @@ async function write(path: string, json: unknown): Promise<void> {
   }
 }
 
+/** Far above any real registry; a bigger file is damage, and is never read whole into memory. */
+const MAX_CONFIG_BYTES = 1 << 20;
+
 async function readJson(path: string): Promise<unknown> {
   let text: string | undefined;
   try {
+    const size = await Deno.stat(path).then((info) => info.size, (error) => {
+      if (error instanceof Deno.errors.NotFound) return undefined;
+      throw error;
+    });
+    if (size === undefined) return undefined;
+    if (size > MAX_CONFIG_BYTES) throw corrupt(path, `it is ${size} bytes, more than a config file's 1 MiB`);
     text = await readTextIfExists(path);
   } catch (error) {
     throw fileError(error, path, "read");

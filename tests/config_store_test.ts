@@ -5,6 +5,7 @@
 import { assert, assertEquals, assertStringIncludes } from "./helpers/assert.ts";
 import { type CliResult, sandbox } from "./helpers/cli.ts";
 import { fileURLToPath } from "node:url";
+import { makeReadOnly } from "./helpers/read_only.ts";
 
 const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
 
@@ -20,17 +21,6 @@ async function upydevProcess(home: string, cwd: string, args: string[]): Promise
   }).output();
   const decoder = new TextDecoder();
   return { code: output.code, stdout: decoder.decode(output.stdout), stderr: decoder.decode(output.stderr) };
-}
-
-/** Read-only for this user: chmod, or the immutable attribute for root (whom modes do not stop). */
-export async function makeReadOnly(dir: string): Promise<() => Promise<void>> {
-  if (Deno.uid() !== 0) {
-    await Deno.chmod(dir, 0o500);
-    return () => Deno.chmod(dir, 0o700);
-  }
-  const chattr = (flag: string) => new Deno.Command("chattr", { args: [flag, dir] }).output();
-  if (!(await chattr("+i")).success) throw new Error(`chattr +i ${dir} failed`);
-  return async () => void await chattr("-i");
 }
 
 function assertOneLine(result: CliResult, code: number, includes: string): void {

@@ -27,6 +27,7 @@ import { connectTls } from "../lib/transport/tls.ts";
 import { recordingIo } from "../lib/ui/io.ts";
 import { assert, assertEquals, assertMatch, assertRejects } from "./helpers/assert.ts";
 import { FAST_KDF, openssl, testStore, withTempDir } from "./helpers/pki.ts";
+import { makeReadOnly } from "./helpers/read_only.ts";
 
 const CA_PASS = "ca-secret";
 const HOST_PASS = "host-secret";
@@ -160,6 +161,23 @@ Deno.test("kg ssl CA --force, three times: every replaced CA is kept, dated", as
     const status = await run(["kg", "ssl", "CA", "status"]);
     assertEquals(status.stdout.match(/^replaced ROOT CA: /gm)?.length, 2);
   });
+});
+
+Deno.test({
+  name: "kg ssl: a read-only key store is one line naming the path",
+  ignore: Deno.build.os === "windows",
+  async fn() {
+    await withKg(async (run, pki) => {
+      assertEquals((await run(["kg", "ssl", "CA"])).code, 0);
+      const restore = await makeReadOnly(pki);
+      try {
+        const result = await run(["kg", "ssl", "host"]);
+        assertOneLine(result, 1, new RegExp(`^upydev: cannot write ${pki}.*: permission denied`));
+      } finally {
+        await restore();
+      }
+    });
+  },
 });
 
 Deno.test("kg ssl --uid is checked by one rule, --onboard included", async () => {

@@ -9,7 +9,7 @@ import { runCli } from "../lib/cli/run.ts";
 import { openDevice } from "../lib/device/connect.ts";
 import { type EmulatedDevice, startEmulator } from "../lib/emulator/emulator.ts";
 import { DeviceFiles } from "../lib/ops/files.ts";
-import { type RecordingIo, recordingIo } from "../lib/ui/io.ts";
+import { InterruptedError, type RecordingIo, recordingIo } from "../lib/ui/io.ts";
 import { assert, assertEquals } from "./helpers/assert.ts";
 
 const PASSWORD = "emu-pw";
@@ -204,5 +204,36 @@ Deno.test("a real SIGINT to the upydev process interrupts exec on the device", a
     while (!(await reader.read()).done) { /* drain */ }
     const [status, stderr] = await Promise.all([child.status, new Response(child.stderr).text()]);
     assertEquals([status.code, stderr], [130, "upydev: interrupted\n"]);
+  });
+});
+
+Deno.test("Ctrl-C during an exec-route put (firmware without WA/WB): stops between chunks, temporary file removed", async () => {
+  await withEmulator(async (emulator) => {
+    const connection = await openDevice({
+      host: "127.0.0.1",
+      port: emulator.port,
+      password: PASSWORD,
+      secure: false,
+    });
+    try {
+      const interruption = new AbortController();
+      const files = new DeviceFiles(connection.session, {
+        execTransferOnly: true,
+        signal: interruption.signal,
+      });
+      const data = randomBytes(64 * 1024);
+      let error: unknown;
+      try {
+        await files.put(data, "/app.bin", { onProgress: (done) => done >= 9000 && interruption.abort() });
+      } catch (caught) {
+        error = caught;
+      }
+      assert(error instanceof InterruptedError, String(error));
+      // The session is still usable, and nothing is left behind.
+      const names = (await files.list("/")).map((entry) => entry.path);
+      assert(!names.some((name) => name.includes("upytmp") || name === "/app.bin"), names.join(" "));
+    } finally {
+      await connection.close();
+    }
   });
 });

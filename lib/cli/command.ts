@@ -20,7 +20,7 @@ export interface OptionSpec {
   kind: OptionKind;
   /** Placeholder in help, e.g. "ADDR". */
   valueName?: string;
-  /** For lists: every word of the list must match (code with spaces, `-@ dev1 "print(1)"`, ends the list). */
+  /** For lists: every word up to the next option must match; only code with spaces (`-@ dev1 "x = 1"`) ends it. */
   valuePattern?: RegExp;
   help: string;
 }

@@ -242,3 +242,17 @@ Deno.test("config: an invalid name after -@ is refused, never taken as an argume
     await box.cleanup();
   }
 });
+
+Deno.test("config: a device named __proto__ is stored like any other", async () => {
+  const box = await sandbox();
+  try {
+    assertEquals((await box.run("config", "-t", "10.0.0.7", "-p", "pw", "-@", "__proto__", "-gg")).code, 0);
+    assertEquals(
+      await Deno.readTextFile(`${box.configDir}/UPY_G.config`),
+      '{\n  "__proto__": [\n    "10.0.0.7",\n    "pw"\n  ]\n}\n',
+    );
+    assertStringIncludes((await box.run("gg")).stdout, "__proto__");
+  } finally {
+    await box.cleanup();
+  }
+});

@@ -101,9 +101,8 @@ export class Registry {
   async saveToGroup(entry: DeviceEntry, scope: Scope): Promise<string> {
     const path = this.groupPath(scope);
     await withDirectoryLock(parentOf(path), async () => {
-      const group = await readGroupFile(path) ?? {};
-      group[entry.name] = [entry.address, joinSecret(entry)];
-      await write(path, group);
+      // A computed key defines an own property even for a device named "__proto__" (assignment would not).
+      await write(path, { ...await readGroupFile(path), [entry.name]: [entry.address, joinSecret(entry)] });
     });
     return path;
   }

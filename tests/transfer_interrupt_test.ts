@@ -10,7 +10,9 @@ import { openDevice } from "../lib/device/connect.ts";
 import { type EmulatedDevice, startEmulator } from "../lib/emulator/emulator.ts";
 import { DeviceFiles } from "../lib/ops/files.ts";
 import { InterruptedError, type RecordingIo, recordingIo } from "../lib/ui/io.ts";
+import { Opcode } from "../lib/ws/frame.ts";
 import { assert, assertEquals } from "./helpers/assert.ts";
+import { fakeDeviceServer } from "./helpers/fake_server.ts";
 
 const PASSWORD = "emu-pw";
 const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
@@ -236,4 +238,54 @@ Deno.test("Ctrl-C during an exec-route put (firmware without WA/WB): stops betwe
       await connection.close();
     }
   });
+});
+
+/** A device whose program ignores Ctrl-C: it logs in, runs the code, prints "started" and never ends. */
+function stubbornDevice() {
+  let ctrlC = false;
+  const server = fakeDeviceServer(async (peer) => {
+    await peer.upgrade();
+    await peer.sendText("Password: ");
+    await peer.textUntil("\r");
+    await peer.sendText("\r\nWebREPL connected\r\n>>> ");
+    await peer.textUntil("\x01");
+    await peer.sendText("raw REPL; CTRL-B to exit\r\n>");
+    await peer.textUntil("\x05A\x01");
+    await peer.sendText("R\x00");
+    await peer.textUntil("\x04");
+    await peer.sendText("OKstarted\r\n");
+    for (let frame = await peer.frame(); frame !== null; frame = await peer.frame()) {
+      if (frame.opcode === Opcode.Close) return await peer.sendRaw(Uint8Array.of(0x88, 0x00));
+      if (frame.payload.includes(0x03)) ctrlC = true;
+    }
+  });
+  return { ...server, ctrlC: () => ctrlC };
+}
+
+Deno.test("a device that ignores Ctrl-C: the link is dropped after the grace period, or at once on a second Ctrl-C", async () => {
+  for (const presses of [1, 2]) {
+    const device = stubbornDevice();
+    const io = recordingIo({ env: { HOME: "/nonexistent" } });
+    let pressedAt = 0;
+    const print = io.outBytes;
+    io.outBytes = (bytes) => {
+      print(bytes);
+      if (pressedAt === 0 && io.stdout.includes("started")) {
+        pressedAt = performance.now();
+        for (let i = 0; i < presses; i++) io.interrupt();
+      }
+    };
+    const code = await runCli(
+      ["exec", "while True: pass", "-t", `127.0.0.1:${device.port}`, "-p", PASSWORD],
+      io,
+      deviceActionCommands(),
+    );
+    const waited = performance.now() - pressedAt;
+    await device.finish();
+    assertEquals([code, io.stderr], [130, "upydev: interrupted\n"]);
+    assert(device.ctrlC(), "the device was sent a Ctrl-C");
+    // One press: the device gets the 3 s grace period; two: the link goes at once.
+    if (presses === 1) assert(waited >= 2900 && waited < 10_000, `waited ${waited} ms`);
+    else assert(waited < 2900, `waited ${waited} ms`);
+  }
 });

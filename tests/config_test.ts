@@ -121,7 +121,7 @@ Deno.test("config rejects bad input with one line and exit 2", async () => {
   try {
     const cases: [string[], string][] = [
       [["config", "-t", "999.1.1.1", "-p", "pw"], "an IPv4 octet is over 255"],
-      [["config", "-t", "192.168.1.42", "-p", "waytoolongpw"], "1 to 9 characters"],
+      [["config", "-t", "192.168.1.42", "-p", "waytoolongpw"], "1 to 9 bytes in UTF-8"],
       [["config", "-p", "pw"], "config needs -t ADDR"],
       [["config", "-t", "192.168.1.42"], "config needs -p PASSWORD"],
       [["config", "-t", "192.168.1.42", "-p", "pw", "-gg"], "config -gg needs -@ NAME"],

@@ -499,7 +499,7 @@ Deno.test("kg ssl import reads an upydev store with legacy encrypted keys and re
       );
     }
     // The imported CA (upydev's: no key identifiers, no key usage) still signs a new host certificate.
-    const host = await box.run(["kg", "ssl", "host"]);
+    const host = await box.run(["kg", "ssl", "host", "--force"]);
     assertEquals(host.code, 0, host.stderr);
     const verified = await openssl([
       ...["verify", "-purpose", "sslclient", "-CAfile", `${box.pki}/ROOT_CA_cert.pem`],

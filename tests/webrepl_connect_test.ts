@@ -94,7 +94,7 @@ Deno.test("openDevice: a password over 9 characters never connects", async () =>
   await assertRejects(
     () => openDevice(target(listener.addr.port, "0123456789")),
     UserError,
-    "at most 9 characters",
+    "1 to 9 bytes in UTF-8",
   );
   listener.close();
   await accepting;

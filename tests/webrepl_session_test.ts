@@ -1,5 +1,6 @@
 import { UserError } from "../lib/cli/errors.ts";
-import { checkPassword, DeviceExecError, WebReplSession } from "../lib/webrepl/session.ts";
+import { DeviceExecError, WebReplSession } from "../lib/webrepl/session.ts";
+import { checkPassword } from "../lib/config/password.ts";
 import { GET_CHUNK_BYTES, wawbRequest, WaWbTransfer } from "../lib/webrepl/transfer.ts";
 import { WsClient } from "../lib/ws/client.ts";
 import { Opcode } from "../lib/ws/frame.ts";

@@ -11,7 +11,7 @@ import { DeviceFiles, type DeviceFilesOptions } from "../ops/files.ts";
 import { normalizeRemotePath, remoteJoin } from "../ops/paths.ts";
 import type { TransportInfo } from "../transport/stream.ts";
 import { type Painter, painter } from "../ui/colour.ts";
-import type { Io } from "../ui/io.ts";
+import { InterruptedError, type Io } from "../ui/io.ts";
 import type { WebReplSession } from "../webrepl/session.ts";
 import { isAbsolute, resolve } from "node:path";
 
@@ -120,24 +120,65 @@ export function actionCommand(action: DeviceAction<unknown>, deps: ActionCommand
       const localCwd = io.cwd();
       const prepared = await action.prepare?.({ args, io, localCwd });
       await withDevice(context, async (connection, target) => {
-        await action.run({
-          args,
-          io,
-          localCwd,
-          cwd: "/",
-          prepared,
-          device: openedDevice(connection, target, deps.files),
-          out: {
-            text: (text) => io.out(text),
-            bytes: (bytes) => io.outBytes(bytes),
-            terminal: io.stdoutIsTerminal,
-            width: terminalWidth(),
-            paint: painter(io, io.stdoutIsTerminal),
-          },
+        const interruption = new AbortController();
+        const device = openedDevice(connection, target, { ...deps.files, signal: interruption.signal });
+        await interruptible(io, device, interruption, connection.close, async () => {
+          await action.run({
+            args,
+            io,
+            localCwd,
+            cwd: "/",
+            prepared,
+            device,
+            out: {
+              text: (text) => io.out(text),
+              bytes: (bytes) => io.outBytes(bytes),
+              terminal: io.stdoutIsTerminal,
+              width: terminalWidth(),
+              paint: painter(io, io.stdoutIsTerminal),
+            },
+          });
         });
       }, deps.connect);
     },
   };
+}
+
+/** How long the device gets to stop after Ctrl-C before the link is dropped. */
+const INTERRUPT_GRACE_MS = 3000;
+const CTRL_C = Uint8Array.of(0x03);
+
+/**
+ * Ctrl-C while an action runs. The device's program gets a Ctrl-C of its own (KeyboardInterrupt ends exec and run),
+ * except during a WA/WB transfer, where it would land in the file: transfers watch `signal` instead and stop at the
+ * next frame, removing their temporary files as far as the link allows. The command then ends with `interrupted`
+ * (exit 130). A second Ctrl-C, or a device still busy after INTERRUPT_GRACE_MS, drops the link.
+ */
+async function interruptible(
+  io: Io,
+  device: Device,
+  controller: AbortController,
+  close: () => Promise<void>,
+  run: () => Promise<void>,
+): Promise<void> {
+  let grace: ReturnType<typeof setTimeout> | undefined;
+  const dropLink = () => void close().catch(() => {});
+  const stopListening = io.onInterrupt(() => {
+    if (controller.signal.aborted) return dropLink();
+    controller.abort();
+    // A raw frame, not session input: friendly-mode input would first leave the raw REPL the exec runs in.
+    if (!device.files.binaryTransferActive) void device.session.ws.sendText(CTRL_C).catch(() => {});
+    grace = setTimeout(dropLink, INTERRUPT_GRACE_MS);
+  });
+  try {
+    await run();
+  } catch (error) {
+    if (controller.signal.aborted) throw new InterruptedError();
+    throw error;
+  } finally {
+    stopListening();
+    clearTimeout(grace);
+  }
 }
 
 /** Columns of the terminal on stdout; 80 when there is none. */

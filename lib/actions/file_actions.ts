@@ -110,6 +110,11 @@ export const put: DeviceAction<LocalFile[]> = {
   usage: "put SRC [DST]",
   description: "DST defaults to the current device directory; a DST that is a directory on the device " +
     "receives SRC's name. SRC may be a pattern ('*.py'): DST is then a device directory.",
+  options: [{
+    names: ["--in-place"],
+    kind: "flag",
+    help: "when the flash has no room for two copies, remove the old file first (lost if the upload fails)",
+  }],
   positionals: { min: 1, max: 2 },
   async prepare(context) {
     const sources = await expandLocalPaths(context.localCwd, context.args.positionals.slice(0, 1));
@@ -128,7 +133,9 @@ export const put: DeviceAction<LocalFile[]> = {
     }
     const reports = [];
     for (const file of context.prepared) {
-      const report = await uploadFile(context.device.files, context.io, file, target);
+      const report = await uploadFile(context.device.files, context.io, file, target, {
+        inPlace: optionFlag(context.args, "--in-place"),
+      });
       context.out.text(`${describeTransfer(report)}\n`);
       reports.push(report);
     }

@@ -20,7 +20,7 @@ export interface OptionSpec {
   kind: OptionKind;
   /** Placeholder in help, e.g. "ADDR". */
   valueName?: string;
-  /** For lists: a token that does not match ends the list (so `-@ dev1 "print(1)"` leaves the code alone). */
+  /** For lists: every word up to the next option must match; only code with spaces (`-@ dev1 "x = 1"`) ends it. */
   valuePattern?: RegExp;
   help: string;
 }

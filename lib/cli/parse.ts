@@ -5,7 +5,7 @@
 import type { CommandSpec, OptionSpec, ParsedArgs } from "./command.ts";
 import { UsageError } from "./errors.ts";
 
-/** Device names and wildcards; code or paths after `-@ NAME` are not names. */
+/** Device names and wildcards: every word after `-@` up to the next option must be one. */
 export const DEVICE_NAME_PATTERN = /^[\w.*-]+$/;
 
 export const HELP_OPTION: OptionSpec = {
@@ -117,8 +117,17 @@ export function parseActionArguments(
       parsed.options[key] = value;
     } else {
       const values: string[] = inlineValue !== undefined ? [inlineValue] : [];
-      const fits = (token: string) => !looksLikeOption(token) && (option.valuePattern?.test(token) ?? true);
-      while (i + 1 < rest.length && fits(rest[i + 1])) values.push(rest[++i]);
+      // Code with spaces (`-@ dev1 "x = 1"`) ends the list; any other word is a value and must fit the pattern.
+      const inList = (token: string) => !looksLikeOption(token) && !/\s/.test(token);
+      while (i + 1 < rest.length && inList(rest[i + 1])) values.push(rest[++i]);
+      const invalid = values.find((value) => option.valuePattern && !option.valuePattern.test(value));
+      if (invalid !== undefined) {
+        throw new UsageError(
+          `invalid ${
+            option.valueName ?? "value"
+          } '${invalid}' after ${name} (put other arguments before ${name})`,
+        );
+      }
       if (values.length === 0) {
         throw new UsageError(`option '${name}' needs at least one ${option.valueName ?? "value"}`);
       }

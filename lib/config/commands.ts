@@ -2,8 +2,8 @@
 import type { CommandContext, CommandSpec } from "../cli/command.ts";
 import { UsageError, UserError } from "../cli/errors.ts";
 import { DEVICE_OPTIONS } from "../cli/parse.ts";
-import { MAX_PASSWORD_LENGTH } from "../webrepl/session.ts";
 import { parseAddress } from "./address.ts";
+import { checkPassword } from "./password.ts";
 import { type DeviceEntry, maskSecret, Registry, type Scope, splitSecret } from "./registry.ts";
 
 export function registryOf(context: CommandContext): Registry {
@@ -49,11 +49,7 @@ const config: CommandSpec = {
     if (secret === undefined) throw new UsageError("config needs -p PASSWORD");
     parseAddress(address);
     const { password, passphrase } = splitSecret(secret);
-    if (password.length === 0 || password.length > MAX_PASSWORD_LENGTH) {
-      throw new UsageError(
-        `the WebREPL password must have 1 to ${MAX_PASSWORD_LENGTH} characters (the device ignores the rest)`,
-      );
-    }
+    checkPassword(password);
     if (passphrase === "") throw new UsageError("empty passphrase after ':' in -p");
     const entry: DeviceEntry = { name: name ?? "upydevice", address, password, passphrase };
     if (options["-gg"] === true) {

@@ -6,7 +6,7 @@
  * Both hold secrets: written 0600, atomically; a corrupt file is reported and never overwritten.
  */
 import { UserError } from "../cli/errors.ts";
-import { readTextIfExists, writeFileAtomic } from "./files.ts";
+import { fileError, parentOf, readTextIfExists, withDirectoryLock, writeFileAtomic } from "./files.ts";
 
 export const DEFAULT_FILE = "upydev_.config";
 export const GLOBAL_GROUP = "UPY_G";
@@ -53,15 +53,11 @@ export class Registry {
 
   async readGroup(scope: Scope, group = GLOBAL_GROUP): Promise<DeviceEntry[]> {
     const path = this.groupPath(scope, group);
-    const json = await readJson(path);
-    if (json === undefined) return [];
-    if (!isRecord(json)) throw corrupt(path, "expected an object of NAME: [ADDRESS, PASSWORD]");
-    return Object.entries(json).map(([name, value]) => {
-      if (!Array.isArray(value) || typeof value[0] !== "string" || typeof value[1] !== "string") {
-        throw corrupt(path, `entry '${name}' is not [ADDRESS, PASSWORD]`);
-      }
-      return { name, address: value[0], ...splitSecret(value[1]) };
-    });
+    return Object.entries(await readGroupFile(path) ?? {}).map(([name, [address, secret]]) => ({
+      name,
+      address,
+      ...splitSecret(secret),
+    }));
   }
 
   /** Local group first, then the global one. */
@@ -104,21 +100,23 @@ export class Registry {
 
   async saveToGroup(entry: DeviceEntry, scope: Scope): Promise<string> {
     const path = this.groupPath(scope);
-    const json = (await readJson(path)) ?? {};
-    if (!isRecord(json)) throw corrupt(path, "expected an object of NAME: [ADDRESS, PASSWORD]");
-    json[entry.name] = [entry.address, joinSecret(entry)];
-    await this.write(path, json);
+    await withDirectoryLock(parentOf(path), async () => {
+      // A computed key defines an own property even for a device named "__proto__" (assignment would not).
+      await write(path, { ...await readGroupFile(path), [entry.name]: [entry.address, joinSecret(entry)] });
+    });
     return path;
   }
 
   /** Returns false when the name was not in that group. */
   async removeFromGroup(name: string, scope: Scope): Promise<boolean> {
     const path = this.groupPath(scope);
-    const json = await readJson(path);
-    if (!isRecord(json) || !(name in json)) return false;
-    delete json[name];
-    await this.write(path, json);
-    return true;
+    return await withDirectoryLock(parentOf(path), async () => {
+      const group = await readGroupFile(path);
+      if (group === undefined || !Object.hasOwn(group, name)) return false;
+      delete group[name];
+      await write(path, group);
+      return true;
+    });
   }
 
   async readDefault(scope: Scope): Promise<DeviceEntry | undefined> {
@@ -135,20 +133,54 @@ export class Registry {
 
   async saveDefault(entry: DeviceEntry, scope: Scope): Promise<string> {
     const path = this.defaultPath(scope);
-    // Reading first makes a corrupt file an error instead of silently replacing it.
-    await this.readDefault(scope);
-    await this.write(path, { addr: entry.address, passwd: joinSecret(entry), name: entry.name });
+    await withDirectoryLock(parentOf(path), async () => {
+      // Reading first makes a corrupt file an error instead of silently replacing it.
+      await this.readDefault(scope);
+      await write(path, { addr: entry.address, passwd: joinSecret(entry), name: entry.name });
+    });
     return path;
-  }
-
-  private async write(path: string, json: unknown): Promise<void> {
-    await Deno.mkdir(path.slice(0, path.lastIndexOf("/")) || "/", { recursive: true, mode: 0o700 });
-    await writeFileAtomic(path, JSON.stringify(json, null, 2) + "\n", { mode: 0o600 });
   }
 }
 
+type GroupFile = Record<string, [string, string]>;
+
+/** The group file checked entry by entry; undefined when it does not exist. */
+async function readGroupFile(path: string): Promise<GroupFile | undefined> {
+  const json = await readJson(path);
+  if (json === undefined) return undefined;
+  if (!isRecord(json)) throw corrupt(path, "expected an object of NAME: [ADDRESS, PASSWORD]");
+  for (const [name, value] of Object.entries(json)) {
+    if (!Array.isArray(value) || typeof value[0] !== "string" || typeof value[1] !== "string") {
+      throw corrupt(path, `entry '${name}' is not [ADDRESS, PASSWORD]`);
+    }
+  }
+  return json as GroupFile;
+}
+
+async function write(path: string, json: unknown): Promise<void> {
+  try {
+    await writeFileAtomic(path, JSON.stringify(json, null, 2) + "\n", { mode: 0o600 });
+  } catch (error) {
+    throw fileError(error, path, "write");
+  }
+}
+
+/** Far above any real registry; a bigger file is damage, and is never read whole into memory. */
+const MAX_CONFIG_BYTES = 1 << 20;
+
 async function readJson(path: string): Promise<unknown> {
-  const text = await readTextIfExists(path);
+  let text: string | undefined;
+  try {
+    const size = await Deno.stat(path).then((info) => info.size, (error) => {
+      if (error instanceof Deno.errors.NotFound) return undefined;
+      throw error;
+    });
+    if (size === undefined) return undefined;
+    if (size > MAX_CONFIG_BYTES) throw corrupt(path, `it is ${size} bytes, more than a config file's 1 MiB`);
+    text = await readTextIfExists(path);
+  } catch (error) {
+    throw fileError(error, path, "read");
+  }
   if (text === undefined) return undefined;
   try {
     return JSON.parse(text);

@@ -3,6 +3,7 @@
  * the files), optionally mirrored to a host directory so the flash survives between runs.
  */
 import { UserError } from "../cli/errors.ts";
+import { ensureDir } from "../config/files.ts";
 import { FRESH_BOOT_PY } from "./identity.ts";
 import type { FlashImage } from "./protocol.ts";
 
@@ -41,9 +42,12 @@ async function walk(root: string, prefix: string, image: FlashImage): Promise<vo
   }
 }
 
-/** Makes `dir` hold exactly the image: writes every file, removes what the device deleted. */
+/**
+ * Makes `dir` hold exactly the image: writes every file, removes what the device deleted. The flash holds the
+ * device's private key and `webrepl_cfg.py`, so files are 0600 and folders 0700, whatever the umask.
+ */
 export async function saveFlashDir(dir: string, image: FlashImage): Promise<void> {
-  await Deno.mkdir(dir, { recursive: true });
+  await ensureDir(dir);
   const onDisk: FlashImage = { dirs: [], files: [] };
   await walk(dir, "", onDisk);
   const keepFiles = new Set(image.files.map(([path]) => path));
@@ -54,11 +58,20 @@ export async function saveFlashDir(dir: string, image: FlashImage): Promise<void
   for (const path of onDisk.dirs.toReversed()) {
     if (!keepDirs.has(path)) await Deno.remove(`${dir}/${path}`, { recursive: true });
   }
-  for (const path of image.dirs) await Deno.mkdir(`${dir}/${path}`, { recursive: true });
+  for (const path of image.dirs) await ensureDir(`${dir}/${path}`);
   const before = new Map(onDisk.files);
   for (const [path, data] of image.files) {
     const old = before.get(path);
-    if (old && old.length === data.length && old.every((byte, i) => byte === data[i])) continue;
-    await Deno.writeFile(`${dir}/${path}`, data);
+    if (old && old.length === data.length && old.every((byte, i) => byte === data[i])) {
+      await chmodPrivate(`${dir}/${path}`, 0o600);
+      continue;
+    }
+    await Deno.writeFile(`${dir}/${path}`, data, { mode: 0o600 });
+    await chmodPrivate(`${dir}/${path}`, 0o600);
   }
+}
+
+/** An existing file keeps its mode on write, and a new one's mode is filtered by the umask: set it exactly. */
+async function chmodPrivate(path: string, mode: number): Promise<void> {
+  if (Deno.build.os !== "windows") await Deno.chmod(path, mode);
 }

@@ -5,6 +5,7 @@
  * always checked through exec, because WA/WB reports no errors.
  */
 import { UserError } from "../cli/errors.ts";
+import { InterruptedError } from "../ui/io.ts";
 import { ExecTransfer } from "../webrepl/exec_transfer.ts";
 import { pyStr } from "../webrepl/python_literal.ts";
 import { DeviceExecError, type WebReplSession } from "../webrepl/session.ts";
@@ -32,19 +33,47 @@ export interface DeviceFilesOptions {
   execTransferOnly?: boolean;
   /** GET pulls kept in flight over WA/WB. */
   getPipeline?: number;
+  /** Ctrl-C: transfers stop at the next frame, clean up as far as the link allows, and throw InterruptedError. */
+  signal?: AbortSignal;
+}
+
+export interface PutOptions {
+  onProgress?: ProgressCallback;
+  /** When the target is a device directory (or `intoDirectory` is set), the file goes in it under this name. */
+  name?: string;
+  /** The target names a directory even if it does not exist yet (it ended with '/'). */
+  intoDirectory?: boolean;
+  /** When the flash has no room for the new copy beside the old one, remove the old one first. */
+  inPlace?: boolean;
+}
+
+/** What the first exec of a put learns: which target, its folder and old copy, the free space. */
+interface PutPlan {
+  target: string;
+  parent: [boolean, number] | null;
+  existing: [boolean, number] | null;
+  blockSize: number;
+  free: number;
 }
 
 export class DeviceFiles {
   readonly session: WebReplSession;
-  readonly #wawb: FileTransfer;
+  readonly #wawb: WaWbTransfer;
   readonly #exec: FileTransfer;
   readonly #execOnly: boolean;
+  readonly #signal: AbortSignal | undefined;
 
   constructor(session: WebReplSession, options: DeviceFilesOptions = {}) {
     this.session = session;
-    this.#wawb = new WaWbTransfer(session, { getPipeline: options.getPipeline });
-    this.#exec = new ExecTransfer(session);
+    this.#wawb = new WaWbTransfer(session, { getPipeline: options.getPipeline, signal: options.signal });
+    this.#exec = new ExecTransfer(session, { signal: options.signal });
     this.#execOnly = options.execTransferOnly ?? false;
+    this.#signal = options.signal;
+  }
+
+  /** True during a WA/WB transfer, when a Ctrl-C sent to the REPL would land in the file instead. */
+  get binaryTransferActive(): boolean {
+    return this.#wawb.active;
   }
 
   /** The transfer route for a path: WA/WB unless the name is over its 63-byte field. */
@@ -135,11 +164,7 @@ export class DeviceFiles {
 
   async #sizeAndHash(target: string): Promise<[number, string]> {
     return await this.#jsonFor(
-      "import os,hashlib,binascii\nh=hashlib.sha256()\nb=bytearray(1024)\nm=memoryview(b)\n" +
-        `with open(${
-          pyStr(target)
-        },'rb') as f:\n while 1:\n  n=f.readinto(b)\n  if not n:break\n  h.update(m[:n])\n` +
-        `print(json.dumps([os.stat(${pyStr(target)})[6],binascii.hexlify(h.digest()).decode()]))`,
+      `import os,hashlib,binascii\nt=${pyStr(target)}\n${HASH_FILE_PY}print(json.dumps([s,x]))`,
       target,
       "sha256",
       tupleOf<[number, string]>(isNumber, isString),
@@ -149,20 +174,33 @@ export class DeviceFiles {
   /**
    * Uploads `data` to `remotePath` safely: into a temporary name in the same directory, verified (size and
    * SHA-256 computed on the device), then renamed. A failure never leaves a partial file under the real name.
+   * Two execs in all: one that finds the target, removes stale temporary files of interrupted runs and measures
+   * the free space; one that verifies and renames. Returns the path written.
    */
-  async put(data: Uint8Array, remotePath: string, onProgress?: ProgressCallback): Promise<void> {
-    const target = normalizeRemotePath(remotePath);
+  async put(data: Uint8Array, remotePath: string, options: PutOptions = {}): Promise<string> {
+    const plan = await this.#planPut(data.length, normalizeRemotePath(remotePath), options);
+    const { target } = plan;
     const dir = remoteDirname(target);
-    const [parent, existing] = await this.statAll([dir, target]);
-    if (parent === null || !parent.isDir) {
+    if (plan.parent === null || !plan.parent[0]) {
       throw new UserError(`destination directory ${dir} does not exist on the device (create it with mkdir)`);
     }
-    if (existing?.isDir) throw new UserError(`${target} is a directory on the device`);
+    if (plan.existing?.[0]) throw new UserError(`${target} is a directory on the device`);
+    checkRoom(plan, data.length);
+    if (this.#signal?.aborted) throw new InterruptedError();
     const temporary = await temporaryNameFor(target);
     try {
-      await this.transferFor(temporary).put(temporary, data, onProgress);
-      const [size, digest] = await this.#sizeAndHash(temporary);
+      await this.transferFor(temporary).put(temporary, data, options.onProgress);
+      if (this.#signal?.aborted) throw new InterruptedError();
       const expected = await sha256Hex(data);
+      const [size, digest] = await this.#jsonFor(
+        `import os,hashlib,binascii\nt=${pyStr(temporary)}\n${HASH_FILE_PY}` +
+          `if s==${data.length} and x=='${expected}':\n try:\n  os.rename(t,${pyStr(target)})\n` +
+          ` except OSError:\n  os.remove(${pyStr(target)})\n  os.rename(t,${pyStr(target)})\n` +
+          "print(json.dumps([s,x]))",
+        target,
+        "put",
+        tupleOf<[number, string]>(isNumber, isString),
+      );
       if (size !== data.length || digest !== expected) {
         throw new UserError(
           size !== data.length
@@ -170,15 +208,40 @@ export class DeviceFiles {
             : `upload of ${target} failed: SHA-256 on the device does not match (flash full or corrupted transfer?)`,
         );
       }
-      await this.#run(
-        `import os\ntry:\n os.rename(${pyStr(temporary)},${pyStr(target)})\nexcept OSError:\n` +
-          ` os.remove(${pyStr(target)})\n os.rename(${pyStr(temporary)},${pyStr(target)})`,
-        target,
-      );
     } catch (error) {
       await this.#removeQuietly(temporary);
       throw error;
     }
+    return target;
+  }
+
+  async #planPut(size: number, target: string, options: PutOptions): Promise<PutPlan> {
+    const inDirectory = options.name === undefined ? undefined : remoteJoin(target, options.name);
+    const [index, parent, existing, blockSize, free] = await this.#jsonFor(
+      "import os\ndef _s(p):\n try:\n  s=os.stat(p)\n  return [s[0]&0x4000!=0,s[6]]\n" +
+        " except OSError as e:\n  if e.args[0]!=2:raise\n  return None\n" +
+        `T=(${[target, inDirectory].filter((path) => path !== undefined).map(pyStr).join(",")},)\n` +
+        `k=1 if len(T)>1 and (${options.intoDirectory ? "True" : "False"} or (_s(T[0]) or [0])[0]) else 0\n` +
+        "t=T[k]\nd=t.rsplit('/',1)[0] or '/'\np=_s(d)\ne=_s(t)\nb=4096\nf=0\n" +
+        "if p and p[0]:\n for n in os.listdir(d):\n" +
+        `  if n.startswith('${TEMPORARY_PREFIX}'):\n   try:os.remove(d.rstrip('/')+'/'+n)\n   except OSError:pass\n` +
+        " v=os.statvfs(d)\n b=v[0]\n f=v[0]*v[3]\n" +
+        ` n=-(-${size}//b)*b\n` +
+        ` if ${options.inPlace ? "True" : "False"} and e and not e[0] and n>f and n<=f+-(-e[1]//b)*b:\n` +
+        "  os.remove(t)\n  e=None\n  v=os.statvfs(d)\n  f=v[0]*v[3]\n" +
+        "print(json.dumps([k,p,e,b,f]))",
+      inDirectory ?? target,
+      "put",
+      tupleOf<[number, PutPlan["parent"], PutPlan["existing"], number, number]>(
+        isNumber,
+        nullable(tupleOf<[boolean, number]>(isBoolean, isNumber)),
+        nullable(tupleOf<[boolean, number]>(isBoolean, isNumber)),
+        isNumber,
+        isNumber,
+      ),
+    );
+    const chosen = index === 1 && inDirectory !== undefined ? inDirectory : target;
+    return { target: chosen, parent, existing, blockSize, free };
   }
 
   async #removeQuietly(path: string): Promise<void> {
@@ -379,6 +442,33 @@ function parseHashLine(line: string): FileHash {
   return { sha256: match[1], size: Number(match[2]), path: parseDeviceReply(match[3], "shasum", isString) };
 }
 
+/** Sets `s` (size) and `x` (SHA-256 hex) of the file `t`, reading it in 1 KiB pieces (the device's heap is small). */
+const HASH_FILE_PY = "h=hashlib.sha256()\nb=bytearray(1024)\nm=memoryview(b)\n" +
+  "with open(t,'rb') as f:\n while 1:\n  n=f.readinto(b)\n  if not n:break\n  h.update(m[:n])\n" +
+  "s=os.stat(t)[6]\nx=binascii.hexlify(h.digest()).decode()\n";
+
+/** Hidden names of uploads in progress; one left behind is from an interrupted run. */
+const TEMPORARY_PREFIX = ".upytmp-";
+
+/**
+ * Refuses an upload the flash cannot hold before any byte is sent. The new copy is written beside the old one
+ * (it replaces it only once verified), so a replacement needs room for both, unless `inPlace` removed the old.
+ */
+function checkRoom(plan: PutPlan, size: number): void {
+  const roundUp = (bytes: number) => Math.ceil(bytes / plan.blockSize) * plan.blockSize;
+  const need = roundUp(size);
+  if (need <= plan.free) return;
+  const old = plan.existing === null ? 0 : roundUp(plan.existing[1]);
+  if (old > 0 && need <= plan.free + old) {
+    throw new UserError(
+      `device flash full for a safe replace of ${plan.target}: the new copy needs ${need} bytes beside the old ` +
+        `one (${old} bytes) and ${plan.free} are free; 'put --in-place' removes the old copy first ` +
+        "(it is lost if the upload then fails)",
+    );
+  }
+  throw new UserError(`device flash full: ${plan.target} needs ${need} bytes and ${plan.free} are free`);
+}
+
 /**
  * Short and derived from the target: it fits WA/WB's 63-byte name field even when the final name does not
  * (the rename has no such limit), and a retry reuses the same name instead of leaving another.
@@ -386,7 +476,7 @@ function parseHashLine(line: string): FileHash {
 async function temporaryNameFor(target: string): Promise<string> {
   const dir = remoteDirname(target);
   const tag = (await sha256Hex(new TextEncoder().encode(target))).slice(0, 8);
-  return `${dir === "/" ? "" : dir}/.upytmp-${tag}`;
+  return `${dir === "/" ? "" : dir}/${TEMPORARY_PREFIX}${tag}`;
 }
 
 /** Turns common device OSErrors into messages naming the path. */

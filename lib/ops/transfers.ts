@@ -9,7 +9,7 @@ import { writeFileAtomic } from "../config/files.ts";
 import type { Io } from "../ui/io.ts";
 import { ProgressBar } from "../ui/progress.ts";
 import type { DeviceFiles } from "./files.ts";
-import { normalizeRemotePath, remoteBasename, remoteJoin } from "./paths.ts";
+import { normalizeRemotePath, remoteBasename } from "./paths.ts";
 
 export interface TransferReport {
   from: string;
@@ -52,13 +52,17 @@ export async function uploadFile(
   io: Io,
   { path: localPath, data }: LocalFile,
   remoteTarget: string,
+  options: { inPlace?: boolean } = {},
 ): Promise<TransferReport> {
   const name = basename(localPath);
-  let target = normalizeRemotePath(remoteTarget);
-  if (remoteTarget.endsWith("/") || (await files.stat(target))?.isDir) target = remoteJoin(target, name);
   const bar = new ProgressBar(io, `put ${name}`);
   const start = io.now();
-  await files.put(data, target, (done, total) => bar.update(done, total));
+  const target = await files.put(data, remoteTarget, {
+    name,
+    intoDirectory: remoteTarget.endsWith("/"),
+    inPlace: options.inPlace,
+    onProgress: (done, total) => bar.update(done, total),
+  });
   bar.finish(data.length, data.length);
   return { from: localPath, to: target, bytes: data.length, ms: io.now() - start };
 }

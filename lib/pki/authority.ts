@@ -78,10 +78,28 @@ export async function createCa(store: PkiStore, options: CreateCaOptions): Promi
   return certificate;
 }
 
-/** Moves the current CA into the rotation slot (replacing what was there). */
-async function keepPreviousCa(store: PkiStore): Promise<void> {
+/**
+ * Moves the current CA into the rotation slot. What the slot held is archived under a dated name, never
+ * overwritten: a second `--force` must not lose the original CA (its devices still trust it).
+ */
+async function keepPreviousCa(store: PkiStore, now = new Date()): Promise<void> {
+  if (await store.exists(PREVIOUS_CA_KEY) || await store.exists(PREVIOUS_CA_CERT)) {
+    const stamp = now.toISOString().replace(/[-:]|\.\d+/g, "");
+    let suffix = `replaced-${stamp}`;
+    for (let n = 2; await store.exists(archivedCaName(PREVIOUS_CA_CERT, suffix)); n++) {
+      suffix = `replaced-${stamp}-${n}`;
+    }
+    for (const name of [PREVIOUS_CA_KEY, PREVIOUS_CA_CERT]) {
+      if (await store.exists(name)) await store.rename(name, archivedCaName(name, suffix));
+    }
+  }
   if (await store.exists(CA_KEY)) await store.rename(CA_KEY, PREVIOUS_CA_KEY);
   if (await store.exists(CA_CERT)) await store.rename(CA_CERT, PREVIOUS_CA_CERT);
+}
+
+/** `~ROOT_CA_cert.pem` → `~ROOT_CA_cert.replaced-20261203T041500Z.pem`. */
+export function archivedCaName(name: string, suffix: string): string {
+  return name.replace(/\.pem$/, `.${suffix}.pem`);
 }
 
 /** The CA with its decrypted key; checks that the key belongs to the certificate and that it is a CA. */
@@ -248,6 +266,15 @@ export async function loadHostTlsCredentials(
   const store = openPkiStore(configDir, io);
   const keyFileName = hostKeyName(store.hostId);
   const caPem = await store.readText(CA_CERT, "kg ssl CA");
+  // Checked here: TLS would take an empty or damaged CA file as "the device is not signed by your CA".
+  if (caPem.trim() === "") {
+    throw new UserError(
+      `your CA certificate ${
+        store.path(CA_CERT)
+      } is empty; restore it, or make a new CA with \`upydev kg ssl CA\``,
+    );
+  }
+  parseCertificatePem(caPem, `your CA certificate ${store.path(CA_CERT)}`);
   const certPem = await store.readText(hostCertName(store.hostId), "kg ssl host");
   const keyText = await store.readText(keyFileName, "kg ssl host");
   const secret = passphrase ?? io.env(HOST_PASSPHRASE_ENV) ??

@@ -25,11 +25,20 @@ export interface ValidityOptions {
   now?: Date;
 }
 
+/** The last instant X.509 can express (GeneralizedTime has four year digits, RFC 5280 §4.1.2.5). */
+export const LAST_X509_TIME = new Date("9999-12-31T23:59:59Z");
+
 export function validityFor(kind: CertificateKind, options: ValidityOptions = {}): Validity {
   const now = options.now ?? new Date();
   const days = options.days ?? DEFAULT_DAYS[kind];
   const notBefore = options.notBefore ?? DEFAULT_NOT_BEFORE;
   const notAfter = new Date(now.getTime() + days * DAY_MS);
+  if (!(notAfter <= LAST_X509_TIME)) {
+    const most = Math.floor((LAST_X509_TIME.getTime() - now.getTime()) / DAY_MS);
+    throw new UsageError(
+      `--days ${days} ends after 9999-12-31, the last date a certificate can hold (at most ${most} days from now)`,
+    );
+  }
   if (notAfter <= notBefore) throw new UsageError(`certificate would expire before it starts (${days} days)`);
   return { notBefore, notAfter };
 }

@@ -1,7 +1,7 @@
 /**
  * `upydev kg ssl ...`: the PKI of the seed guide (ROOT CA → host and device certificates) and its management.
  *
- *   kg ssl CA [-tfkey] [--force]          new ROOT CA (the old one moves to the rotation slot)
+ *   kg ssl CA [-tfkey] [--force]          new ROOT CA (the old one moves to the rotation slot, older ones dated)
  *   kg ssl CA status|export [DIR]|add|rotate
  *   kg ssl host [status]                  host client key + certificate
  *   kg ssl [-tfkey] [-@ NAME] [--csr F]   device key + certificate (or sign a CSR made elsewhere)
@@ -33,12 +33,15 @@ import {
   type CertificateSummary,
   parseCertificatePem,
   summarize,
+  validityFor,
   type ValidityOptions,
 } from "./certs.ts";
 import { isEncryptedKeyFile } from "./key_file.ts";
+import { readTextIfExists } from "../config/files.ts";
 import {
   CA_CERT,
   CA_KEY,
+  checkUniqueId,
   deviceCertDerName,
   deviceCertName,
   deviceKeyDerName,
@@ -148,6 +151,7 @@ function validityOptions(context: CommandContext): ValidityOptions {
     }
     options.notBefore = date;
   }
+  validityFor("device", options); // out-of-range dates fail before any passphrase is asked for
   return options;
 }
 
@@ -164,6 +168,38 @@ async function newPassphrase(io: Io, envName: string, what: string, given?: stri
     : await readNewPassphrase(io, what);
 }
 
+/** `--uid`, checked by the same rule wherever it is taken (device certificate, CSR, --onboard). */
+function givenUniqueId(context: CommandContext): string | undefined {
+  const uid = optionString(context.args, "--uid");
+  return uid === undefined ? undefined : checkUniqueId(uid, "--uid");
+}
+
+/**
+ * A certificate still in force is replaced only after a yes at the terminal, or with --force: the device or host
+ * that uses it would stop working. An expired or unreadable one goes without asking.
+ */
+async function confirmReplaceCertificate(context: CommandContext, path: string, what: string): Promise<void> {
+  const pem = await readTextIfExists(path).catch(() => undefined);
+  if (pem === undefined || optionFlag(context.args, "--force")) return;
+  let notAfter: Date;
+  try {
+    notAfter = parseCertificatePem(pem, path).notAfter;
+  } catch {
+    return;
+  }
+  if (notAfter.getTime() < Date.now()) return;
+  const until = notAfter.toISOString().slice(0, 10);
+  if (!context.io.stdinIsTerminal) {
+    throw new UserError(`the ${what} ${path} is valid until ${until}; pass --force to replace it`);
+  }
+  if (
+    await readConfirmation(context.io, `The ${what} ${path} is valid until ${until}. Replace it? [y/n]: `)
+  ) {
+    return;
+  }
+  throw new UserError(`kept the existing ${what}`);
+}
+
 /** An existing CA is replaced only after a yes at the terminal, or with --force. */
 async function confirmReplaceCa(context: CommandContext, store: PkiStore): Promise<boolean> {
   if (!await store.exists(CA_CERT) && !await store.exists(CA_KEY)) return false;
@@ -177,11 +213,17 @@ async function confirmReplaceCa(context: CommandContext, store: PkiStore): Promi
 
 async function newCa(context: CommandContext, store: PkiStore, connect: KeyTransferConnector): Promise<void> {
   const { io } = context;
+  const validity = validityOptions(context);
   const replace = await confirmReplaceCa(context, store);
   const passphrase = await newPassphrase(io, CA_PASSPHRASE_ENV, "ROOT CA key");
-  await createCa(store, { passphrase, force: replace, ...validityOptions(context) });
+  await createCa(store, { passphrase, force: replace, ...validity });
   io.out(`ROOT CA ECDSA P-256 key & certificate generated in ${store.dir}\n`);
-  if (replace) io.out(`The previous ROOT CA is kept as ${PREVIOUS_CA_CERT} (kg ssl CA rotate swaps back)\n`);
+  if (replace) {
+    io.out(
+      `The previous ROOT CA is kept as ${PREVIOUS_CA_CERT} (kg ssl CA rotate swaps back); ` +
+        "older ones stay as ~ROOT_CA_*.replaced-DATE.pem\n",
+    );
+  }
   await showCertificate(io, "ROOT CA", store.path(CA_CERT), "kg ssl CA");
   if (optionFlag(context.args, "-tfkey")) {
     await withLink(context, connect, async (link) => {
@@ -193,13 +235,15 @@ async function newCa(context: CommandContext, store: PkiStore, connect: KeyTrans
 
 async function newHost(context: CommandContext, store: PkiStore): Promise<void> {
   const { io, args } = context;
+  const validity = validityOptions(context);
+  await confirmReplaceCertificate(context, store.path(hostCertName(store.hostId)), "host certificate");
   const caSecret = await caPassphrase(io, store);
   await loadCa(store, caSecret); // a wrong CA passphrase fails before the new passphrase is asked for
   const explicitTarget = args.atName !== undefined || args.options["-@"] !== undefined ||
     args.options["-p"] !== undefined;
   const registryPassphrase = explicitTarget ? (await context.resolveDevice()).passphrase : undefined;
   const passphrase = await newPassphrase(io, HOST_PASSPHRASE_ENV, "HOST key", registryPassphrase);
-  await createHost(store, { caPassphrase: caSecret, passphrase, ...validityOptions(context) });
+  await createHost(store, { caPassphrase: caSecret, passphrase, ...validity });
   io.out(`HOST ECDSA P-256 key & certificate generated: ${hostKeyName(store.hostId)}\n`);
   await showCertificate(io, "HOST", store.path(hostCertName(store.hostId)), "kg ssl host");
 }
@@ -224,10 +268,8 @@ async function deviceCertificate(
   const { io, args } = context;
   const transfer = optionFlag(args, "-tfkey");
   const csrPath = optionString(args, "--csr");
-  let uid = optionString(args, "--uid");
-  if (uid !== undefined && !/^[0-9a-f]{2,64}$/.test(uid)) {
-    throw new UsageError(`--uid needs lowercase hex, not '${uid}'`);
-  }
+  let uid = givenUniqueId(context);
+  const validity = validityOptions(context);
   const needsDevice = transfer || uid === undefined;
   const target = needsDevice || !Array.isArray(args.options["--san"])
     ? await context.resolveDevice()
@@ -246,11 +288,12 @@ async function deviceCertificate(
       io.out("Getting unique id...\n");
       uid = await readUniqueId(link!);
     }
+    await confirmReplaceCertificate(context, store.path(deviceCertName(uid)), "device certificate");
     const caSecret = await caPassphrase(io, store);
     const altNames = names.map(altNameFor);
     const ips = altNames.filter((entry) => entry.type === "ip").map((entry) => entry.value);
     const dnsNames = altNames.filter((entry) => entry.type === "dns").map((entry) => entry.value);
-    const request = { name, uid, ips, dnsNames, caPassphrase: caSecret, ...validityOptions(context) };
+    const request = { name, uid, ips, dnsNames, caPassphrase: caSecret, ...validity };
     if (csr !== undefined) {
       const { certDer } = await signDeviceCsr(store, { ...request, csr });
       io.out(`Device ${uid} certificate signed from its CSR.\n`);
@@ -300,6 +343,8 @@ async function onboardDevice(
   if (optionString(args, "--csr") !== undefined || optionFlag(args, "-tfkey")) {
     throw new UsageError("--onboard makes the key on the device: it takes neither --csr nor -tfkey");
   }
+  const givenUid = givenUniqueId(context);
+  const validity = validityOptions(context);
   const target = await context.resolveDevice();
   const name = optionString(args, "--name") ?? target.name ?? "upydevice";
   const altNames = deviceNames(context, target).map(altNameFor);
@@ -307,7 +352,8 @@ async function onboardDevice(
   await loadCa(store, caSecret); // a wrong passphrase fails before the device spends seconds on its key
   await withLink(context, connect, async (link) => {
     io.out("Getting unique id...\n");
-    const uid = optionString(args, "--uid") ?? await readUniqueId(link);
+    const uid = givenUid ?? await readUniqueId(link);
+    await confirmReplaceCertificate(context, store.path(deviceCertName(uid)), "device certificate");
     const keyPath = `/${deviceKeyDerName(uid)}`;
     const certPath = `/${deviceCertDerName(uid)}`;
     io.out("The device is generating its ECDSA P-256 key and CSR (a few seconds on an ESP32)...\n");
@@ -323,7 +369,7 @@ async function onboardDevice(
       ips: altNames.filter((entry) => entry.type === "ip").map((entry) => entry.value),
       dnsNames: altNames.filter((entry) => entry.type === "dns").map((entry) => entry.value),
       caPassphrase: caSecret,
-      ...validityOptions(context),
+      ...validity,
     });
     await putVerified(link, [[certPath + PENDING_SUFFIX, certDer]]);
     await link.exec(
@@ -402,6 +448,11 @@ async function caStatus(io: Io, store: PkiStore): Promise<void> {
   await showCertificate(io, "ROOT CA", store.path(CA_CERT), "kg ssl CA");
   if (await store.exists(PREVIOUS_CA_CERT)) {
     await showCertificate(io, "previous ROOT CA", store.path(PREVIOUS_CA_CERT), "kg ssl CA");
+  }
+  for (
+    const name of (await store.list()).filter((name) => /^~ROOT_CA_cert\.replaced-[\w-]+\.pem$/.test(name))
+  ) {
+    await showCertificate(io, "replaced ROOT CA", store.path(name), "kg ssl CA");
   }
 }
 

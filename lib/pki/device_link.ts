@@ -10,7 +10,7 @@ export const connectKeyTransfer: KeyTransferConnector = async (target, io, confi
     secure: connection.info.kind === "tls",
     exec: async (code, options = {}) =>
       new TextDecoder().decode(await connection.session.exec(code, options)),
-    put: (remotePath, data) => files.put(data, remotePath),
+    put: async (remotePath, data) => void await files.put(data, remotePath),
     sha256: (remotePath) => files.sha256(remotePath),
     close: () => connection.close(),
   };

@@ -30,7 +30,11 @@ export const KG_GRAMMAR: Omit<CommandSpec, "run"> = {
   ].join("\n"),
   options: [
     { names: ["-tfkey"], kind: "flag", help: "send the certificate (and device key) to the device" },
-    { names: ["--force"], kind: "flag", help: "replace an existing CA without asking" },
+    {
+      names: ["--force"],
+      kind: "flag",
+      help: "replace an existing CA or a valid certificate without asking",
+    },
     { names: ["--days"], kind: "value", valueName: "N", help: "days until the certificate expires" },
     {
       names: ["--not-before"],

@@ -3,7 +3,7 @@
  * crash or a wrong passphrase never leaves a half-written key. File names follow upydev's store.
  */
 import { UserError } from "../cli/errors.ts";
-import { ensureDir, writeFileAtomic } from "../config/files.ts";
+import { ensureDir, fileError, writeFileAtomic } from "../config/files.ts";
 
 export const CA_KEY = "ROOT_CA_key.pem";
 export const CA_CERT = "ROOT_CA_cert.pem";
@@ -17,6 +17,22 @@ export const deviceCertName = (uid: string) => `SSL_certificate${uid}.pem`;
 /** Names on the device (the seed's). */
 export const deviceKeyDerName = (uid: string) => `SSL_key${uid}.der`;
 export const deviceCertDerName = (uid: string) => `SSL_certificate${uid}.der`;
+
+/** hex(machine.unique_id()): it becomes part of store and device file names, so nothing else is accepted. */
+export const UNIQUE_ID_PATTERN = /^[0-9a-f]{2,64}$/;
+
+/** The unique id as given by the user (`--uid`) or read from the device, checked by the one rule. */
+export function checkUniqueId(uid: string, source: string): string {
+  if (!UNIQUE_ID_PATTERN.test(uid)) {
+    throw new UserError(
+      `${source} is not a unique id (2 to 64 lowercase hex digits): '${uid.slice(0, 80)}'`,
+      {
+        exitCode: 2,
+      },
+    );
+  }
+  return uid;
+}
 
 /** upydev's host id: the first 10 hex characters of hex($USER), e.g. "carlo" → 6361726c6f. */
 export function hostIdFor(user: string): string {
@@ -59,12 +75,16 @@ export class PkiStore {
       if (error instanceof Deno.errors.NotFound) {
         throw new UserError(`${this.path(name)} not found; create it with \`upydev ${createdBy}\``);
       }
-      throw new UserError(`cannot read ${this.path(name)}: ${(error as Error).message}`);
+      throw asUserError(error, this.path(name), "read");
     }
   }
 
   async ensureDir(): Promise<void> {
-    await ensureDir(this.dir, 0o700);
+    try {
+      await ensureDir(this.dir, 0o700);
+    } catch (error) {
+      throw asUserError(error, this.dir, "write");
+    }
   }
 
   /** Writes several files so that each appears whole; all data is prepared by the caller before this runs. */
@@ -74,7 +94,11 @@ export class PkiStore {
   }
 
   async rename(from: string, to: string): Promise<void> {
-    await Deno.rename(this.path(from), this.path(to));
+    try {
+      await Deno.rename(this.path(from), this.path(to));
+    } catch (error) {
+      throw asUserError(error, this.path(to), "write");
+    }
   }
 
   async remove(name: string): Promise<void> {
@@ -97,6 +121,13 @@ export async function writeSecretFile(path: string, data: string | Uint8Array): 
   try {
     await writeFileAtomic(path, data, { mode: 0o600 });
   } catch (error) {
-    throw new UserError(`cannot write ${path}: ${(error as Error).message}`, { cause: error });
+    throw asUserError(error, path, "write");
   }
+}
+
+/** The file system's own words when they are not one of the causes `fileError` names. */
+function asUserError(error: unknown, path: string, doing: "read" | "write"): UserError {
+  const mapped = fileError(error, path, doing);
+  if (mapped instanceof UserError) return mapped;
+  return new UserError(`cannot ${doing} ${path}: ${(error as Error).message}`, { cause: error });
 }

@@ -10,6 +10,7 @@ import { UserError } from "../cli/errors.ts";
 import type { DeviceTarget } from "../device/target.ts";
 import { sha256Hex } from "../ops/files.ts";
 import type { Io } from "../ui/io.ts";
+import { checkUniqueId } from "./store.ts";
 
 /** What `kg ssl` needs from a device connection (a view of lib/device/connect.ts's `openDevice`). */
 export interface KeyTransferLink {
@@ -32,9 +33,7 @@ export type KeyTransferConnector = (
 export const UNIQUE_ID_CODE = "import machine,binascii;print(binascii.hexlify(machine.unique_id()).decode())";
 
 export async function readUniqueId(link: KeyTransferLink): Promise<string> {
-  const uid = (await link.exec(UNIQUE_ID_CODE)).trim();
-  if (!/^[0-9a-f]{2,64}$/.test(uid)) throw new UserError(`the device returned an unusable unique id: ${uid}`);
-  return uid;
+  return checkUniqueId((await link.exec(UNIQUE_ID_CODE)).trim(), "the device's answer");
 }
 
 /** Refuses a private key over plain ws unless `insecure`, which earns a loud warning. */

@@ -54,7 +54,7 @@ export async function connectTls(options: TlsOptions): Promise<ByteStream> {
     });
   } catch (error) {
     stream.close();
-    throw tlsError(error, address, options.timeoutMs);
+    throw await misreportedRejection(error, options, address) ?? tlsError(error, address, options.timeoutMs);
   } finally {
     clearTimeout(timer);
   }
@@ -110,6 +110,55 @@ function tlsError(error: unknown, address: string, timeoutMs: number): UserError
  * continuously, so only a device flooding an idle link reaches it.
  */
 const TLS_RECEIVE_BUFFER_BYTES = 16 << 20;
+
+/**
+ * node:tls reports an expired, not-yet-valid or wrong-purpose device certificate as a chain failure
+ * (UNABLE_TO_VERIFY_LEAF_SIGNATURE), which would blame the CA. For those codes the certificate is fetched again
+ * without verification, only to name the real cause (lib/pki/verify.ts); nothing is sent over that probe.
+ */
+async function misreportedRejection(
+  error: unknown,
+  options: TlsOptions,
+  address: string,
+): Promise<UserError | undefined> {
+  const code = (error as { code?: string } | null)?.code ?? "";
+  if (
+    !/UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT|CERT_HAS_EXPIRED|CERT_NOT_YET_VALID/.test(
+      code,
+    )
+  ) {
+    return undefined;
+  }
+  const certDer = await peerCertificate(options).catch(() => undefined);
+  if (!certDer) return undefined;
+  const { misreportedProblem } = await import("../pki/verify.ts");
+  const problem = await misreportedProblem(certDer, options.caPem, "server", "device");
+  return problem ? new UserError(`TLS to ${address}: ${problem}`, { cause: error }) : undefined;
+}
+
+function peerCertificate(options: TlsOptions): Promise<Uint8Array | undefined> {
+  return new Promise((resolve, reject) => {
+    const probe = tls.connect({
+      host: options.host,
+      port: options.port,
+      cert: options.certPem,
+      key: options.keyPem,
+      servername: options.servername,
+      rejectUnauthorized: false,
+    });
+    const timer = setTimeout(() => probe.destroy(new Error("timeout")), options.timeoutMs);
+    probe.once("secureConnect", () => {
+      clearTimeout(timer);
+      const raw = (probe.getPeerCertificate(true) as { raw?: Uint8Array }).raw;
+      probe.destroy();
+      resolve(raw ? new Uint8Array(raw) : undefined);
+    });
+    probe.once("error", (probeError) => {
+      clearTimeout(timer);
+      reject(probeError);
+    });
+  });
+}
 
 /**
  * A connected node:tls socket as a ByteStream. Close without close_notify and resets count as EOF.

@@ -4,6 +4,7 @@
  * the whole file as base64 lines from one run, so it pays no per-chunk round trip.
  */
 import { LinkError } from "../transport/link_error.ts";
+import { InterruptedError } from "../ui/io.ts";
 import type { WebReplSession } from "./session.ts";
 import type { FileTransfer, ProgressCallback } from "./transfer.ts";
 import { pyStr } from "./python_literal.ts";
@@ -15,9 +16,12 @@ const GET_LINE_BYTES = 768;
 
 export class ExecTransfer implements FileTransfer {
   readonly #session: WebReplSession;
+  /** Ctrl-C: PUT stops between chunks (GET is one exec, which the device's own Ctrl-C ends). */
+  readonly #signal: AbortSignal | undefined;
 
-  constructor(session: WebReplSession) {
+  constructor(session: WebReplSession, options: { signal?: AbortSignal } = {}) {
     this.#session = session;
+    this.#signal = options.signal;
   }
 
   async put(remotePath: string, data: Uint8Array, onProgress?: ProgressCallback): Promise<void> {
@@ -25,6 +29,7 @@ export class ExecTransfer implements FileTransfer {
     const closeFile = "_upy_f.close()\ndel _upy_f";
     try {
       for (let offset = 0; offset < data.length; offset += PUT_CHUNK_BYTES) {
+        if (this.#signal?.aborted) throw new InterruptedError();
         const chunk = data.subarray(offset, offset + PUT_CHUNK_BYTES);
         await this.#session.exec(`_upy_f.write(binascii.a2b_base64(b'${chunk.toBase64()}'))`);
         onProgress?.(offset + chunk.length, data.length);

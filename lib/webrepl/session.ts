@@ -13,9 +13,8 @@ import { Opcode, WsProtocolError } from "../ws/frame.ts";
 import { concatBytes, exactSize } from "../bytes/bytes.ts";
 import { ByteQueue } from "./byte_queue.ts";
 import { NoticeFilter } from "./notice_filter.ts";
+import { checkPassword } from "../config/password.ts";
 
-/** Longest password the device stores (`char webrepl_passwd[10]` with its terminator). */
-export const MAX_PASSWORD_LENGTH = 9;
 /** The ESP32's stdin ring buffer is 260 bytes and drops overflow; plain raw REPL input is paced in these. */
 export const RAW_CHUNK_BYTES = 256;
 export const RAW_CHUNK_PAUSE_MS = 10;
@@ -100,14 +99,6 @@ const CTRL_D = 0x04;
 const CTRL_E = 0x05;
 /** Ctrl-E A Ctrl-A: ask for raw-paste mode. */
 const ENTER_RAW_PASTE = Uint8Array.of(CTRL_E, 0x41, CTRL_A);
-
-export function checkPassword(password: string): void {
-  if ([...password].length > MAX_PASSWORD_LENGTH || encoder.encode(password).length > MAX_PASSWORD_LENGTH) {
-    throw new UserError(
-      `WebREPL password too long: the device keeps at most ${MAX_PASSWORD_LENGTH} characters (got ${password.length})`,
-    );
-  }
-}
 
 export type SessionState = "open" | "closed" | "failed";
 

@@ -8,6 +8,7 @@
  */
 import { UserError } from "../cli/errors.ts";
 import { LinkError } from "../transport/link_error.ts";
+import { InterruptedError } from "../ui/io.ts";
 import type { WebReplSession } from "./session.ts";
 
 export type ProgressCallback = (doneBytes: number, totalBytes: number) => void;
@@ -57,7 +58,16 @@ export function wawbRequest(type: number, remotePath: string, size: number): Uin
 export interface WaWbOptions {
   /** GET pulls kept in flight, so the device always has a request queued (defeats Nagle + delayed ACK). */
   getPipeline?: number;
+  /** Ctrl-C: the transfer stops at the next frame and throws InterruptedError. */
+  signal?: AbortSignal;
 }
+
+/**
+ * A PUT interrupted with at most this much left is completed with zeros, so the session stays usable and the
+ * caller can remove the temporary file at once; with more left the link is closed (the device knows no way to
+ * abort a PUT) and the next put in that directory removes the leftover.
+ */
+const PUT_PADDING_LIMIT = 64 * 1024;
 
 /**
  * Default pulls in flight. The device's socket is non-blocking, so its replies must fit its TCP send buffer
@@ -69,17 +79,35 @@ const DEFAULT_GET_PIPELINE = 16;
 export class WaWbTransfer implements FileTransfer {
   readonly #session: WebReplSession;
   readonly #getPipeline: number;
+  readonly #signal: AbortSignal | undefined;
+  #active = false;
 
   constructor(session: WebReplSession, options: WaWbOptions = {}) {
     this.#session = session;
     this.#getPipeline = Math.max(1, options.getPipeline ?? DEFAULT_GET_PIPELINE);
+    this.#signal = options.signal;
+  }
+
+  /** True while a PUT or GET is under way: any text frame sent now would be taken as file data. */
+  get active(): boolean {
+    return this.#active;
   }
 
   async put(remotePath: string, data: Uint8Array, onProgress?: ProgressCallback): Promise<void> {
+    this.#active = true;
+    try {
+      await this.#put(remotePath, data, onProgress);
+    } finally {
+      this.#active = false;
+    }
+  }
+
+  async #put(remotePath: string, data: Uint8Array, onProgress?: ProgressCallback): Promise<void> {
     const what = `PUT of ${remotePath}`;
     await this.#session.sendBinary(wawbRequest(RequestType.Put, remotePath, data.length), what);
     await this.#expectReply(what);
     for (let offset = 0; offset < data.length; offset += PUT_FRAME_BYTES) {
+      if (this.#signal?.aborted) return await this.#abandonPut(what, data.length - offset);
       const end = Math.min(offset + PUT_FRAME_BYTES, data.length);
       await this.#session.sendBinary(data.subarray(offset, end), what);
       onProgress?.(end, data.length);
@@ -88,7 +116,29 @@ export class WaWbTransfer implements FileTransfer {
     if (data.length === 0) onProgress?.(0, 0);
   }
 
+  async #abandonPut(what: string, remaining: number): Promise<never> {
+    if (remaining > PUT_PADDING_LIMIT) {
+      await this.#session.close();
+      throw new InterruptedError();
+    }
+    const zeros = new Uint8Array(PUT_FRAME_BYTES);
+    for (let left = remaining; left > 0; left -= PUT_FRAME_BYTES) {
+      await this.#session.sendBinary(zeros.subarray(0, Math.min(left, PUT_FRAME_BYTES)), what);
+    }
+    await this.#expectReply(what);
+    throw new InterruptedError();
+  }
+
   async get(remotePath: string, expectedSize: number, onProgress?: ProgressCallback): Promise<Uint8Array> {
+    this.#active = true;
+    try {
+      return await this.#get(remotePath, expectedSize, onProgress);
+    } finally {
+      this.#active = false;
+    }
+  }
+
+  async #get(remotePath: string, expectedSize: number, onProgress?: ProgressCallback): Promise<Uint8Array> {
     const what = `GET of ${remotePath}`;
     await this.#session.sendBinary(wawbRequest(RequestType.Get, remotePath, 0), what);
     await this.#expectReply(what);
@@ -115,6 +165,11 @@ export class WaWbTransfer implements FileTransfer {
         throw this.#bad(what, `chunk header says ${length} bytes, frame has ${reply.length - 2}`);
       }
       if (length === 0) break;
+      if (this.#signal?.aborted) {
+        // Only pulling to the end would finish the GET; nothing was written yet, so dropping the link is clean.
+        await this.#session.close();
+        throw new InterruptedError();
+      }
       chunks.push(reply.slice(2));
       received += length;
       // Pulled no further than the size announced: a device that keeps answering is not pulled forever.

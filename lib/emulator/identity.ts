@@ -7,6 +7,8 @@
  * The sources are imported once per boot from a hidden mount and never appear on the emulated flash.
  */
 
+import webreplPy from "./shims/python/_webrepl.py" with { type: "text" };
+
 export const ESP32_MACHINE = "Generic ESP32 module with ESP32";
 export const ESP32_BANNER_SUFFIX = `; ${ESP32_MACHINE}`;
 /** What the wasm port prints after the version in its banner. */
@@ -325,4 +327,5 @@ export const IDENTITY_MODULES: { file: string; source: string; replaces?: string
   { file: "_emu_time", source: TIME_PY, replaces: ["time", "utime"] },
   { file: "machine", source: MACHINE_PY },
   { file: "network", source: NETWORK_PY },
+  { file: "_webrepl", source: webreplPy },
 ];

@@ -279,15 +279,18 @@ STAT_CONNECTING = 1001
 STAT_GOT_IP = 1010
 
 
+# One state per interface, as the firmware's WLAN objects are singletons: the station starts up and connected.
+_active = [True, False]
+
+
 class WLAN:
     def __init__(self, interface=STA_IF):
         self._if = interface
-        self._active = interface == STA_IF
 
     def active(self, is_active=None):
         if is_active is None:
-            return self._active
-        self._active = bool(is_active)
+            return _active[self._if]
+        _active[self._if] = bool(is_active)
 
     def connect(self, ssid=None, key=None, **kwargs):
         pass
@@ -296,7 +299,7 @@ class WLAN:
         pass
 
     def isconnected(self):
-        return self._if == STA_IF and self._active
+        return self._if == STA_IF and _active[STA_IF]
 
     def status(self, param=None):
         if param == "rssi":

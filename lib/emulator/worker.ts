@@ -522,8 +522,12 @@ async function boot(bootConfig: WorkerBootConfig): Promise<void> {
     },
     unique_id: () => uniqueId,
     raw_write: (data: Iterable<number>) => deviceWrite(Uint8Array.from(data), true),
-    // A hard reset never returns: the main thread replaces this Worker.
-    hard_reset: () => bridge.call("$reset", null),
+    // A hard reset never returns: the main thread replaces this Worker. Files closed before it stay, as
+    // LittleFS commits them on close, so the flash goes out first (messages arrive in order).
+    hard_reset: () => {
+      postFlashIfChanged();
+      return bridge.call("$reset", null);
+    },
     webrepl_password: (password: string) => bridge.call("$webrepl_password", password),
   });
 

@@ -17,6 +17,9 @@ import { DEVICE_UID, HOST_PASS, hostWithCa, WEBREPL_PASSWORD, wssDeviceFor } fro
 const encoder = new TextEncoder();
 const UID = DEVICE_UID.toHex();
 const SECRET = Uint8Array.from({ length: 32 }, (_, i) => 0x40 + i);
+/** Device code: the running WebREPL takes the next password, then the device resets before it can reply. */
+const RESET_AFTER_PASSWORD = "import _webrepl, machine\n_set = _webrepl.password\n" +
+  "def _then_reset(p):\n    _set(p)\n    machine.reset()\n_webrepl.password = _then_reset";
 
 /** A TCP proxy for any number of connections that keeps what each client sent; `refuse()` stops accepting. */
 function recordingProxy(upstreamPort: number) {
@@ -189,6 +192,23 @@ Deno.test("rf_wrkey over wss, then over ws through the secret it set up", async 
         assertEquals((await box.run("id@espws")).stdout, `${UID}\n`);
       },
     );
+
+    await t.step(
+      "wss: the device resets right after taking the password; logging in again settles it",
+      async () => {
+        await device.runPython(RESET_AFTER_PASSWORD);
+        assertEquals(await box.run("rf_wrkey"), {
+          code: 0,
+          stdout: `WebREPL password changed on 127.0.0.1:${port} (sent inside TLS)\n` +
+            "verified: logged in again with the new password (its reply to the change was lost)\n" +
+            `registry updated: ${box.cwd}/upydev_.config, ${box.configDir}/UPY_G.config\n`,
+          stderr: "",
+        });
+        const now = String((await json(`${box.cwd}/upydev_.config`)).passwd).split(":")[0];
+        assertEquals(await devicePass((code) => device.runPython(code)), now);
+        assertEquals((await box.run("id")).stdout, `${UID}\n`);
+      },
+    );
   } finally {
     await proxy.close();
     await device.close();
@@ -297,10 +317,7 @@ Deno.test("rf_wrkey: when the link drops mid-change, logging in tells which pass
   await t.step("the device reset after taking the new password: the change stands", async () => {
     const { box, emu, registered, close } = await wsDevice({ hostSecret: SECRET, deviceSecret: SECRET });
     try {
-      await emu.runPython(
-        "import _webrepl, machine\n_set = _webrepl.password\n" +
-          "def _then_reset(p):\n    _set(p)\n    machine.reset()\n_webrepl.password = _then_reset",
-      );
+      await emu.runPython(RESET_AFTER_PASSWORD);
       assertEquals(await box.run("rf_wrkey"), {
         code: 0,
         stdout:
@@ -336,10 +353,7 @@ Deno.test("rf_wrkey: when the link drops mid-change, logging in tells which pass
     const proxy = recordingProxy(emu.port);
     try {
       await box.run("config", "-t", `127.0.0.1:${proxy.port}`, "-p", "oldpass");
-      await emu.runPython(
-        "import _webrepl, machine\n_set = _webrepl.password\n" +
-          "def _then_reset(p):\n    _set(p)\n    machine.reset()\n_webrepl.password = _then_reset",
-      );
+      await emu.runPython(RESET_AFTER_PASSWORD);
       // The first connection is the rotation; none after it gets through.
       const refusing = (async () => {
         while (proxy.connections() === 0) await new Promise((resolve) => setTimeout(resolve, 5));
@@ -353,7 +367,7 @@ Deno.test("rf_wrkey: when the link drops mid-change, logging in tells which pass
         stdout: "",
         stderr:
           `upydev: the link to 127.0.0.1:${proxy.port} dropped while the device was changing its WebREPL ` +
-          "password, and it does not answer now: the registry has the new password; if the device refuses it " +
+          "password, and it takes no login now: the registry has the new password; if the device refuses it " +
           `once it answers, it kept the previous one, saved in ${saved}: put that back with 'upydev config'\n`,
       });
       assertEquals(await Deno.readTextFile(saved), "oldpass\n");

@@ -43,10 +43,15 @@ function registeredAs(target: DeviceTarget, password: string): (entry: DeviceEnt
 
 type Login = "accepted" | "refused" | "unreachable";
 
-/** Logs in with `password` and out again. A busy device (our dropped session may linger) gets a few tries. */
+/** How long a device may take to take a login again: an ESP32 that reset boots and rejoins its WLAN. */
+const COME_BACK_MS = 5_000;
+const RETRY_PAUSE_MS = 250;
+
+/** Logs in with `password` and out again. */
 async function tryLogin(io: Io, target: DeviceTarget, password: string): Promise<Login> {
   const configDir = userConfigDir(io.env);
-  for (let attempt = 0;; attempt++) {
+  const deadline = io.now() + COME_BACK_MS;
+  for (;;) {
     try {
       const connection = await connectTarget({ io, configDir }, { ...target, password });
       await connection.close();
@@ -55,8 +60,9 @@ async function tryLogin(io: Io, target: DeviceTarget, password: string): Promise
       if (!(error instanceof UserError)) throw error;
       // WebReplSession.login's message for "Access denied".
       if (error.message.startsWith("wrong WebREPL password")) return "refused";
-      if (!error.message.startsWith("device busy") || attempt === 4) return "unreachable";
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      // Busy (our closed session may not have left the device yet), rebooting or rejoining the WLAN.
+      if (io.now() >= deadline) return "unreachable";
+      await new Promise((resolve) => setTimeout(resolve, RETRY_PAUSE_MS));
     }
   }
 }
@@ -151,7 +157,7 @@ export const rfWrkey: DeviceAction = {
     await session.close();
     const login = await tryLogin(io, target, password);
     if (login !== "accepted" && dropped) {
-      if (await tryLogin(io, target, previous) === "accepted") {
+      if (login === "refused" && await tryLogin(io, target, previous) === "accepted") {
         await rollBack();
         throw new UserError(
           `the link to ${address} dropped before the device changed its WebREPL password: it still has the ` +
@@ -161,8 +167,8 @@ export const rfWrkey: DeviceAction = {
       const saved = `${configDir}/rf_wrkey-previous-${target.host}-${targetPort(target)}`;
       await writeFileAtomic(saved, `${previous}\n`, { mode: 0o600 });
       throw new UserError(
-        `the link to ${address} dropped while the device was changing its WebREPL password, and it does not ` +
-          `answer now: the registry has the new password; if the device refuses it once it answers, it kept the ` +
+        `the link to ${address} dropped while the device was changing its WebREPL password, and it takes no ` +
+          `login now: the registry has the new password; if the device refuses it once it answers, it kept the ` +
           `previous one, saved in ${saved}: put that back with 'upydev config'`,
       );
     }

@@ -111,25 +111,25 @@ export const rfWrkey: DeviceAction = {
     const previous = target.password;
     const secure = device.info.kind === "tls";
     let password: string;
+    /** Changes the device's password; over wss returns the device's unique id, for the new shared secret. */
     let change: () => Promise<string | undefined>;
-    if (secure) {
+    const freshSecret = secure ? newSecret() : undefined;
+    if (freshSecret) {
       password = randomPassword();
-      const secret = newSecret();
-      change = async () =>
-        await saveDeviceSecret(configDir, await setPasswordInsideTls(session, password, secret), secret);
+      change = () => setPasswordInsideTls(session, password, freshSecret);
     } else {
-      const uid = await deviceUid(session);
-      const secret = await readDeviceSecret(configDir, uid);
-      if (!secret) {
+      const deviceId = await deviceUid(session);
+      const shared = await readDeviceSecret(configDir, deviceId);
+      if (!shared) {
         throw new UserError(
-          `this host shares no secret with the device ${uid}, which plain ws needs: ` +
+          `this host shares no secret with the device ${deviceId}, which plain ws needs: ` +
             "run 'upydev rf_wrkey' once over wss to set one up",
         );
       }
       const token = newToken();
-      password = derivePassword(secret, token);
+      password = derivePassword(shared, token);
       change = async () => {
-        await derivePasswordOnDevice(session, secret, token);
+        await derivePasswordOnDevice(session, shared, token);
         return undefined;
       };
     }
@@ -142,10 +142,10 @@ export const rfWrkey: DeviceAction = {
     }
     if (show) out.text(`new password: ${password}\n`);
     const rollBack = () => registry.replacePassword(registeredAs(target, password), previous);
-    let secretFile: string | undefined;
+    let uid: string | undefined;
     let dropped = false;
     try {
-      secretFile = await change();
+      uid = await change();
     } catch (error) {
       if (error instanceof DeviceExecError) {
         await rollBack();
@@ -154,6 +154,8 @@ export const rfWrkey: DeviceAction = {
       // The link failed (dropped, or silent too long): the device may or may not have the new password.
       dropped = true;
     }
+    // Without the device's reply its secret is unknown; a later change over ws then says to come back to wss.
+    const secretFile = uid && freshSecret ? await saveDeviceSecret(configDir, uid, freshSecret) : undefined;
     await session.close();
     const login = await tryLogin(io, target, password);
     if (login !== "accepted" && dropped) {
@@ -168,8 +170,11 @@ export const rfWrkey: DeviceAction = {
       await writeFileAtomic(saved, `${previous}\n`, { mode: 0o600 });
       throw new UserError(
         `the link to ${address} dropped while the device was changing its WebREPL password, and it takes no ` +
-          `login now: the registry has the new password; if the device refuses it once it answers, it kept the ` +
-          `previous one, saved in ${saved}: put that back with 'upydev config'`,
+          `login now: ${
+            files.length > 0 ? "the registry has" : "--show printed"
+          } the new password; if the device ` +
+          `refuses it once it answers, it kept the previous one, saved in ${saved}: put that back with ` +
+          "'upydev config'",
       );
     }
     if (login !== "accepted") {

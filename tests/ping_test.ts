@@ -5,6 +5,10 @@
  * WLAN down there is no route. Round-trip times vary, so they are masked; everything else is exact.
  */
 import { startWssEmulator, type WssEmulator } from "../lib/emulator/shims/wss.ts";
+import { openedDevice } from "../lib/actions/action.ts";
+import { openDevice } from "../lib/device/connect.ts";
+import { Shell } from "../lib/shell/shell.ts";
+import { recordingIo } from "../lib/ui/io.ts";
 import { assertEquals } from "./helpers/assert.ts";
 import { type CliResult, sandbox } from "./helpers/cli.ts";
 import { HOST_PASS, hostWithCa, WEBREPL_PASSWORD, wssDeviceFor } from "./helpers/wss.ts";
@@ -129,5 +133,42 @@ Deno.test("ping --help names its options", async () => {
     }
   } finally {
     await box.cleanup();
+  }
+});
+
+Deno.test("ping in the shell: the same action, its lines ending in \\r\\n on the raw terminal", async () => {
+  const device = await startWssEmulator({ password: "pw", port: 0 });
+  try {
+    const target = { name: "esp", host: "127.0.0.1", port: device.port, password: "pw", secure: false };
+    const io = recordingIo();
+    const running = new Shell(openedDevice(await openDevice(target), target), io, {
+      name: "esp",
+      history: [],
+    }).run();
+    const waitFor = async (text: string, from = 0) => {
+      for (let waited = 0; !io.stdout.slice(from).includes(text); waited += 10) {
+        if (waited > 15_000) throw new Error(`no ${JSON.stringify(text)} in ${JSON.stringify(io.stdout)}`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    };
+    await waitFor("esp32@esp:~ $ ");
+    const start = io.stdout.length;
+    io.feed("ping 127.0.0.1 -c 1\r");
+    await waitFor("packet loss", start);
+    await waitFor("esp32@esp:~ $ ", start);
+    assertEquals(
+      masked({ code: 0, stdout: io.stdout.slice(start), stderr: "" }).stdout.split("\r\n").slice(1, -1),
+      [
+        "PING 127.0.0.1 (127.0.0.1): 56 data bytes",
+        "64 bytes from 127.0.0.1: icmp_seq=1 ttl=64 time=T ms",
+        "--- 127.0.0.1 ping statistics ---",
+        "1 packets transmitted, 1 packets received, 0% packet loss",
+        "round-trip min/avg/max = T/T/T ms",
+      ],
+    );
+    io.feed("\x18");
+    await running;
+  } finally {
+    await device.close();
   }
 });

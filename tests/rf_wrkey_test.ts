@@ -5,6 +5,8 @@
  * of the device's password: `_webrepl.password()` applies to the next login, webrepl_cfg.py at the next boot.
  */
 import { startEmulator } from "../lib/emulator/emulator.ts";
+import { serveEmulator } from "../lib/emulator/commands.ts";
+import { recordingIo } from "../lib/ui/io.ts";
 import { writeDeviceFile } from "../lib/emulator/shims/wss.ts";
 import { deviceSecretPath } from "../lib/config/device_secrets.ts";
 import { openDevice } from "../lib/device/connect.ts";
@@ -394,5 +396,39 @@ Deno.test("rf_wrkey --help says where the secret lives and what crosses the link
     }
   } finally {
     await box.cleanup();
+  }
+});
+
+Deno.test("emu: a kept flash whose webrepl_cfg.py was changed keeps that password, and says so", async () => {
+  const flashDir = await Deno.makeTempDir({ prefix: "upydev-flash-" });
+  const serve = async (check: (io: ReturnType<typeof recordingIo>, port: number) => Promise<void>) => {
+    const io = recordingIo();
+    let stop!: () => void;
+    const stopped = new Promise<void>((resolve) => stop = resolve);
+    const args = { "--port": "0", "--wss-port": "0", "--password": "first", "--flash-dir": flashDir };
+    const running = serveEmulator({ action: "emu", positionals: [], options: args }, io, () => stopped);
+    while (!io.stdout.includes("\n")) await new Promise((resolve) => setTimeout(resolve, 10));
+    try {
+      await check(io, Number(/:(\d+) /.exec(io.stdout)![1]));
+    } finally {
+      stop();
+      await running;
+    }
+  };
+  try {
+    await serve(async (io, port) => {
+      assertEquals(io.stderr, "");
+      const connection = await openDevice({ host: "127.0.0.1", port, password: "first", secure: false });
+      await connection.session.exec(
+        "f=open('webrepl_cfg.py','w')\nf.write(\"PASS = 'second'\\n\")\nf.close()",
+      );
+      await connection.close();
+    });
+    await serve(async (io, port) => {
+      assertEquals(io.stderr, "emu: the flash's webrepl_cfg.py sets the WebREPL password, not --password\n");
+      assertEquals([await canLogIn(port, "first"), await canLogIn(port, "second")], [false, true]);
+    });
+  } finally {
+    await Deno.remove(flashDir, { recursive: true });
   }
 });

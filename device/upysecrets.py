@@ -5,7 +5,7 @@
 #   rf_wrkey(token, tag)  over plain ws, where nothing secret may cross the link: the host sends a random
 #                         token, and both sides derive the password from a secret they share
 #   set_secret(hex)       stores that 32-byte secret in /upysecrets.key; send it only over wss or USB
-# Derivation (host side: lib/device/secrets.ts, same algorithm, checked against this file with shared vectors):
+# Derivation (host side: lib/ops/secrets.ts, same algorithm, checked against this file with shared vectors):
 #   secret = 32 bytes, token = 16 random bytes (both sent as hex), HMAC = HMAC-SHA256(secret, ...)
 #   tag      = hex(HMAC(b"upysecrets confirm v1" + token))[:32]
 #   stream   = HMAC(b"upysecrets wrkey v1" + token + b"\x01") + HMAC(... + b"\x02") + ...

@@ -1,6 +1,6 @@
 /**
- * Device state actions: info, id, mem, modules, uptime, datetime, net and reset. Each reads one lib/ops
- * query and shows it; the result is the query's data.
+ * Device state actions: info, id, mem, modules, uptime, datetime, net, ping, log and reset. Each reads one
+ * lib/ops query (or runs one device script) and shows it; the result is the query's data.
  */
 import { UsageError, UserError } from "../cli/errors.ts";
 import { optionFlag, optionString } from "../cli/command.ts";
@@ -13,9 +13,12 @@ import {
   setDeviceClock,
   uptimeMs,
 } from "../ops/system.ts";
+import { scriptExec } from "../ops/upyutils.ts";
 import { printable } from "../ui/terminal_text.ts";
+import { pyStr } from "../webrepl/python_literal.ts";
+import { DeviceExecError } from "../webrepl/session.ts";
 import type { DeviceAction } from "./action.ts";
-import { columns, formatBytes } from "./format.ts";
+import { columns, formatBytes, plainLineEnds } from "./format.ts";
 
 export const info: DeviceAction = {
   name: "info",
@@ -154,6 +157,108 @@ export const net: DeviceAction = {
   },
 };
 
+/** A number of seconds as the user typed it ("1", "0.2"), in whole milliseconds of at least `minMs`. */
+function secondsOption(text: string | undefined, option: string, fallbackMs: number, minMs: number): number {
+  if (text === undefined) return fallbackMs;
+  const ms = /^\d+(\.\d+)?$/.test(text) ? Math.round(Number(text) * 1000) : NaN;
+  if (!(ms >= minMs)) {
+    throw new UsageError(`${option} takes seconds, at least ${minMs / 1000}, not '${text}'`);
+  }
+  return ms;
+}
+
+/** What a device's lwip/newlib say when it cannot reach an address: EHOSTUNREACH and ENETUNREACH (ESP32 numbers). */
+const NO_ROUTE = new Set(["EHOSTUNREACH", "ENETUNREACH"]);
+const NO_ROUTE_ESP32_ERRNOS = new Set([118, 114]);
+
+export interface PingResult {
+  host: string;
+  transmitted: number;
+  received: number;
+  /** min/avg/max round trip in ms, when any reply came. */
+  roundTripMs: [number, number, number] | null;
+}
+
+interface PingOptions {
+  count: number;
+  intervalMs: number;
+  timeoutMs: number;
+}
+
+export const ping: DeviceAction<PingOptions> = {
+  name: "ping",
+  summary: "ICMP echo from the device to HOST (count, interval, timeout, then a summary)",
+  usage: "ping HOST [-c N] [-i SECONDS] [-W SECONDS]",
+  description:
+    "The device sends the echo requests (device/uping.py, sent with the command: nothing needs to be\n" +
+    "installed). Exits 1 when no reply came. The wait per reply is -W, as in Linux ping (-t is the device).",
+  options: [
+    { names: ["-c"], kind: "value", valueName: "N", help: "echo requests to send (default 4)" },
+    { names: ["-i"], kind: "value", valueName: "SECONDS", help: "wait between requests (default 1)" },
+    { names: ["-W"], kind: "value", valueName: "SECONDS", help: "wait for each reply (default 5)" },
+  ],
+  positionals: { min: 1, max: 1 },
+  prepare({ args }) {
+    const count = optionString(args, "-c") ?? "4";
+    if (!/^\d+$/.test(count) || Number(count) < 1) {
+      throw new UsageError(`-c takes a whole number from 1 up, not '${count}'`);
+    }
+    return Promise.resolve({
+      count: Number(count),
+      intervalMs: secondsOption(optionString(args, "-i"), "-i", 1000, 10),
+      timeoutMs: secondsOption(optionString(args, "-W"), "-W", 5000, 10),
+    });
+  },
+  async run({ args, device, out, prepared: { count, intervalMs, timeoutMs } }) {
+    const host = args.positionals[0];
+    let text = "";
+    const decoder = new TextDecoder();
+    const show = plainLineEnds(out.bytes);
+    try {
+      await device.session.exec(
+        scriptExec(
+          "uping.py",
+          `ping(${pyStr(host)},count=${count},interval=${intervalMs},timeout=${timeoutMs})`,
+        ),
+        {
+          // A line comes at least once per request: after the interval and the wait for its reply.
+          inactivityMs: intervalMs + timeoutMs + 10_000,
+          onStdout: (bytes) => {
+            text += decoder.decode(bytes, { stream: true });
+            show(bytes);
+          },
+        },
+      );
+    } catch (error) {
+      if (!(error instanceof DeviceExecError)) throw error;
+      // lwip's getaddrinfo fails with a negative EAI code (ESP32: OSError: -202).
+      if (/OSError: -\d+$/.test(error.message)) {
+        throw new UserError(`unknown host ${printable(host)}: the device cannot resolve it`, {
+          cause: error,
+        });
+      }
+      if (NO_ROUTE.has(error.errnoName ?? "") || NO_ROUTE_ESP32_ERRNOS.has(error.errno ?? 0)) {
+        throw new UserError(
+          `the device has no route to ${printable(host)}: is its network up? (see 'upydev net')`,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+    const counts = /(\d+) packets transmitted, (\d+) packets received/.exec(text);
+    const times = /round-trip min\/avg\/max = ([\d.]+)\/([\d.]+)\/([\d.]+) ms/.exec(text);
+    if (!counts) throw new UserError("unexpected answer from the device for ping (no statistics line)");
+    const result: PingResult = {
+      host,
+      transmitted: Number(counts[1]),
+      received: Number(counts[2]),
+      roundTripMs: times ? [Number(times[1]), Number(times[2]), Number(times[3])] : null,
+    };
+    if (result.received === 0) throw new UserError(`no reply from ${printable(host)}`);
+    return result;
+  },
+};
+
 const encoder = new TextEncoder();
 /** How long a resetting device may take to drop the connection. */
 const RESET_DROP_WAIT_MS = 5_000;
@@ -219,6 +324,7 @@ export const DEVICE_STATE_ACTIONS: DeviceAction<unknown>[] = [
   uptime,
   datetime,
   net,
+  ping,
   log,
   reset,
 ];

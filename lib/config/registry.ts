@@ -140,6 +140,25 @@ export class Registry {
     });
     return path;
   }
+
+  /**
+   * Gives every entry that `matches` selects, in the group and default files of both scopes, `password`
+   * (rf_wrkey: a device's password changed, wherever it is registered). Returns the files changed.
+   */
+  async replacePassword(matches: (entry: DeviceEntry) => boolean, password: string): Promise<string[]> {
+    const changed: string[] = [];
+    for (const scope of ["local", "global"] as const) {
+      const selected = (await this.readGroup(scope)).filter(matches);
+      for (const entry of selected) await this.saveToGroup({ ...entry, password }, scope);
+      if (selected.length > 0) changed.push(this.groupPath(scope));
+      const fallback = await this.readDefault(scope);
+      if (fallback && matches(fallback)) {
+        await this.saveDefault({ ...fallback, password }, scope);
+        changed.push(this.defaultPath(scope));
+      }
+    }
+    return [...new Set(changed)];
+  }
 }
 
 type GroupFile = Record<string, [string, string]>;

@@ -25,7 +25,12 @@ export const emuCommand: CommandSpec = {
     "With --flash-dir the flash is kept in that directory between runs; otherwise it starts fresh\n" +
     "(boot.py and webrepl_cfg.py).",
   options: [
-    { names: ["--password"], kind: "value", valueName: "PASS", help: "WebREPL password, 1 to 9 characters" },
+    {
+      names: ["--password"],
+      kind: "value",
+      valueName: "PASS",
+      help: "WebREPL password, 1 to 9 characters (a flash with webrepl_cfg.py keeps its own)",
+    },
     {
       names: ["--port"],
       kind: "value",
@@ -87,6 +92,10 @@ export async function serveEmulator(
     log: (line) => io.err(`emu: ${line}\n`),
   });
   io.out(`Emulated ESP32 serving WebREPL on ws://${emu.hostname}:${emu.port} (Ctrl-C to stop)\n`);
+  if (emu.password !== password) {
+    // As on a device, webrepl_cfg.py (e.g. from rf_wrkey) decides; --password only seeds a fresh flash.
+    io.err("emu: the flash's webrepl_cfg.py sets the WebREPL password, not --password\n");
+  }
   const stopped = waitForStop();
   const listening = await Promise.race([emu.whenListening(), stopped.then(() => undefined)]);
   if (listening !== undefined) {

@@ -45,6 +45,8 @@ export interface DeviceCoreOptions {
   /** The device's stdin ring buffer (ESP32: 260); 0 turns the overflow emulation off. */
   stdinBufferBytes: number;
   workerModules: string[];
+  /** What webrepl.start() sets at every boot when /webrepl_cfg.py gives no PASS. */
+  webreplPassword: string;
   log: (line: string) => void;
 }
 
@@ -83,10 +85,22 @@ export class EmulatedDeviceCore {
   #flashSaving: Promise<void> = Promise.resolve();
   #closed = false;
   #closing: Promise<void> | undefined;
+  #webreplPassword: string;
 
   constructor(options: DeviceCoreOptions) {
     this.#options = options;
     this.#flash = options.flash;
+    this.#webreplPassword = options.webreplPassword;
+    // _webrepl.password(p): modwebrepl.c's global, checked at each login, so it applies to the next one.
+    this.#handlers.set("$webrepl_password", (payload) => {
+      this.#webreplPassword = payload as string;
+      return null;
+    });
+  }
+
+  /** The password the next WebREPL login is checked against (`char webrepl_passwd[10]`). */
+  get webreplPassword(): string {
+    return this.#webreplPassword;
   }
 
   /** Boots the first Worker; resolves once boot.py has run and the REPL waits. */
@@ -222,6 +236,8 @@ export class EmulatedDeviceCore {
     const bridgeBuffer = createBridgeBuffer();
     this.#worker = worker;
     this.#bridge = new BridgeServer(bridgeBuffer);
+    // Until the booting device's webrepl.start() reads /webrepl_cfg.py.
+    this.#webreplPassword = this.#options.webreplPassword;
     this.#booting = true;
     this.#outstanding = 0;
     this.#inputSizes = [];

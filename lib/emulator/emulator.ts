@@ -10,7 +10,8 @@
  *                                          fileRequest, sendInput, setHostCallHandler, postToWorker, onReboot
  *   await emu.close()                      stops the server, the Worker, and flushes the flash directory
  *
- * Options: password (≤ 9 chars, as the device's webrepl_passwd[10]); hostname ("127.0.0.1"); port (8266);
+ * Options: password (≤ 9 chars, as the device's webrepl_passwd[10]; at each boot /webrepl_cfg.py's PASS wins, as
+ * webrepl.start() reads it, and `_webrepl.password(p)` changes it for the next login); hostname ("127.0.0.1"); port (8266);
  * flashSize (2 MiB; Python writes past it raise OSError 28, WA/WB PUTs are cut silently as on the device);
  * flashDir (a host directory that keeps the flash between runs); uniqueId (6 bytes; default derived from
  * flashDir); heapSize (2 MiB); execTimeoutMs (20 s without progress → Worker restarted, client told);
@@ -22,7 +23,7 @@
  * before boot.py. `context.callHost(op, payload)` blocks Python until `hostCalls[op](payload, core)` on the
  * main thread settles (SharedArrayBuffer + Atomics.wait; bridge.ts); `context.addPythonModule(name, source)`
  * makes a module importable; `core.postToWorker(data)` reaches `context.onHostMessage` handlers.
- * `serveWebReplTerminal(core, stream, { password })` (webrepl_server.ts) turns an upgraded stream into the
+ * `serveWebReplTerminal(core, stream, {})` (webrepl_server.ts) turns an upgraded stream into the
  * WebREPL terminal, as `_webrepl._webrepl(ws)` + `os.dupterm(ws)` do.
  *
  * Known differences from a real ESP32: no KeyboardInterrupt (a Ctrl-C that does not take effect within 1 s,
@@ -55,6 +56,7 @@ export interface EmulatorOptions {
 export interface EmulatedDevice {
   readonly hostname: string;
   readonly port: number;
+  /** The WebREPL password now (webrepl_cfg.py's PASS after a boot, or what _webrepl.password() set). */
   readonly password: string;
   readonly core: EmulatedDeviceCore;
   runPython(code: string): Promise<{ output: string; error?: string }>;
@@ -102,6 +104,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<EmulatedD
     execTimeoutMs: options.execTimeoutMs ?? DEFAULT_EXEC_TIMEOUT_MS,
     stdinBufferBytes: options.stdinBufferBytes ?? ESP32_STDIN_BUFFER_BYTES,
     workerModules: (options.workerModules ?? []).map((url) => url.toString()),
+    webreplPassword: password,
     log,
   });
   for (const [op, handler] of Object.entries(options.hostCalls ?? {})) core.setHostCallHandler(op, handler);
@@ -113,7 +116,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<EmulatedD
   }
   let server: WebReplServer;
   try {
-    server = listenWebRepl(core, { hostname, port, password, log });
+    server = listenWebRepl(core, { hostname, port, log });
   } catch (error) {
     await core.close();
     throw new UserError(`cannot listen on ${hostname}:${port}: ${(error as Error).message}`, {
@@ -123,7 +126,9 @@ export async function startEmulator(options: EmulatorOptions): Promise<EmulatedD
   return {
     hostname: server.hostname,
     port: server.port,
-    password,
+    get password() {
+      return core.webreplPassword;
+    },
     core,
     runPython: (code) => core.runPython(code),
     async close() {

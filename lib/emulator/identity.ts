@@ -7,6 +7,8 @@
  * The sources are imported once per boot from a hidden mount and never appear on the emulated flash.
  */
 
+import webreplPy from "./shims/python/_webrepl.py" with { type: "text" };
+
 export const ESP32_MACHINE = "Generic ESP32 module with ESP32";
 export const ESP32_BANNER_SUFFIX = `; ${ESP32_MACHINE}`;
 /** What the wasm port prints after the version in its banner. */
@@ -277,15 +279,18 @@ STAT_CONNECTING = 1001
 STAT_GOT_IP = 1010
 
 
+# One state per interface, as the firmware's WLAN objects are singletons: the station starts up and connected.
+_active = [True, False]
+
+
 class WLAN:
     def __init__(self, interface=STA_IF):
         self._if = interface
-        self._active = interface == STA_IF
 
     def active(self, is_active=None):
         if is_active is None:
-            return self._active
-        self._active = bool(is_active)
+            return _active[self._if]
+        _active[self._if] = bool(is_active)
 
     def connect(self, ssid=None, key=None, **kwargs):
         pass
@@ -294,7 +299,7 @@ class WLAN:
         pass
 
     def isconnected(self):
-        return self._if == STA_IF and self._active
+        return self._if == STA_IF and _active[STA_IF]
 
     def status(self, param=None):
         if param == "rssi":
@@ -325,4 +330,5 @@ export const IDENTITY_MODULES: { file: string; source: string; replaces?: string
   { file: "_emu_time", source: TIME_PY, replaces: ["time", "utime"] },
   { file: "machine", source: MACHINE_PY },
   { file: "network", source: NETWORK_PY },
+  { file: "_webrepl", source: webreplPy },
 ];

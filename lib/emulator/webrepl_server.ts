@@ -32,7 +32,6 @@ const WB_OK = new Uint8Array([0x57, 0x42, 0, 0]);
 const CLOSE_REPLY = new Uint8Array([0x88, 0x00]);
 
 export interface WebReplTerminalOptions {
-  password: string;
   /** Bytes that arrived after the HTTP upgrade request (the first WebSocket frames). */
   initialBytes?: Uint8Array;
   /** The device's console (UART) lines, e.g. "dupterm: EOF received, deactivating". */
@@ -178,7 +177,7 @@ class WebReplTerminal {
     // strcmp: the typed password ends at its first NUL.
     const nul = this.#typed.indexOf(0);
     const typed = new Uint8Array(nul === -1 ? this.#typed : this.#typed.slice(0, nul));
-    const expected = encoder.encode(this.#options.password);
+    const expected = encoder.encode(this.#device.webreplPassword);
     this.#typed = [];
     if (typed.length === expected.length && typed.every((byte, i) => byte === expected[i])) {
       this.#loggedIn = true;
@@ -281,7 +280,6 @@ class WebReplTerminal {
 export interface WebReplServerOptions {
   hostname: string;
   port: number;
-  password: string;
   log?: (line: string) => void;
 }
 
@@ -367,7 +365,6 @@ async function acceptConnection(
   }
   options.log?.(`WebREPL connection from: ${peer}`);
   await serveWebReplTerminal(device, stream, {
-    password: options.password,
     initialBytes: upgrade.rest,
     log: options.log,
   });

@@ -457,6 +457,19 @@ _emu_setup()
 del _emu_setup
 `;
 
+/**
+ * What webrepl.start() does at each boot on a device set up with webrepl_setup: the password comes from
+ * /webrepl_cfg.py when it has one (otherwise the emulator's --password stands), so a changed file takes
+ * effect at the next reset, as on the device. Before boot.py, whose own _webrepl.password() calls win.
+ */
+const WEBREPL_START_PY = `
+try:
+    import webrepl_cfg
+    __import__("_webrepl").password(webrepl_cfg.PASS)
+except Exception:
+    pass
+`;
+
 const BOOT_PY = `
 try:
     exec(open("boot.py").read())
@@ -509,8 +522,13 @@ async function boot(bootConfig: WorkerBootConfig): Promise<void> {
     },
     unique_id: () => uniqueId,
     raw_write: (data: Iterable<number>) => deviceWrite(Uint8Array.from(data), true),
-    // A hard reset never returns: the main thread replaces this Worker.
-    hard_reset: () => bridge.call("$reset", null),
+    // A hard reset never returns: the main thread replaces this Worker. Files closed before it stay, as
+    // LittleFS commits them on close, so the flash goes out first (messages arrive in order).
+    hard_reset: () => {
+      postFlashIfChanged();
+      return bridge.call("$reset", null);
+    },
+    webrepl_password: (password: string) => bridge.call("$webrepl_password", password),
   });
 
   const context: WorkerPluginContext = {
@@ -534,6 +552,7 @@ async function boot(bootConfig: WorkerBootConfig): Promise<void> {
   mp.runPython(SETUP_PY(modules));
   flashSignature = computeSignature();
 
+  mp.runPython(WEBREPL_START_PY);
   if (config.runBootPy && config.flash.files.some(([path]) => path === "boot.py")) mp.runPython(BOOT_PY);
   mp.replInit();
 }

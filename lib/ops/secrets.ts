@@ -11,6 +11,11 @@
  */
 import { hmac } from "npm:@noble/hashes@2.4.0/hmac.js";
 import { sha256 } from "npm:@noble/hashes@2.4.0/sha2.js";
+import { UserError } from "../cli/errors.ts";
+import { pyStr } from "../webrepl/python_literal.ts";
+import type { WebReplSession } from "../webrepl/session.ts";
+import { queryDevice } from "./system.ts";
+import { scriptExec } from "./upyutils.ts";
 
 export const PASSWORD_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 /** The most the device keeps (`char webrepl_passwd[10]`). */
@@ -63,4 +68,56 @@ export function newSecret(): Uint8Array {
 
 export function newToken(): Uint8Array {
   return crypto.getRandomValues(new Uint8Array(TOKEN_BYTES));
+}
+
+/** The device's unique id (hex), which names the host's copy of the shared secret. */
+export async function deviceUid(session: WebReplSession): Promise<string> {
+  const { uid } = await queryDevice(
+    session,
+    "rf_wrkey",
+    "import machine,binascii\nprint(json.dumps({'uid':binascii.hexlify(machine.unique_id()).decode()}))",
+    { uid: "string" },
+  );
+  if (!/^[0-9a-f]{2,}$/.test(uid)) throw new UserError("the device has no machine.unique_id()");
+  return uid;
+}
+
+/**
+ * Over wss, in one exec: a fresh shared secret and then `password` go to the device inside TLS (upysecrets'
+ * set_secret and set_password); returns the device's unique id. The id is read first, so any exception leaves
+ * the password as it was.
+ */
+export async function setPasswordInsideTls(
+  session: WebReplSession,
+  password: string,
+  secret: Uint8Array,
+): Promise<string> {
+  const text = await session.execText(scriptExec(
+    "upysecrets.py",
+    "import machine\nu=binascii.hexlify(machine.unique_id()).decode()\n" +
+      `set_secret('${secret.toHex()}')\nset_password(${pyStr(password)})\nprint(u)`,
+  ));
+  const uid = text.trim();
+  if (!/^[0-9a-f]{2,}$/.test(uid)) {
+    throw new UserError(
+      `unexpected answer from the device for rf_wrkey: ${JSON.stringify(uid.slice(0, 60))}`,
+    );
+  }
+  return uid;
+}
+
+/** Over plain ws: only `token` and its tag cross the link; the device derives the password from the secret. */
+export async function derivePasswordOnDevice(
+  session: WebReplSession,
+  secret: Uint8Array,
+  token: Uint8Array,
+): Promise<void> {
+  const text = await session.execText(
+    scriptExec("upysecrets.py", `rf_wrkey('${token.toHex()}','${confirmTag(secret, token)}')`),
+  );
+  if (text.trim() !== "WebREPL password changed") {
+    throw new UserError(
+      `unexpected answer from the device for rf_wrkey: ${JSON.stringify(text.slice(0, 60))}`,
+    );
+  }
 }

@@ -44,6 +44,20 @@ export const DEVICE_SCRIPTS: DeviceScript[] = [
 ];
 
 export const DEVICE_LIB_DIR = "/lib";
+
+/**
+ * One exec that runs a device script and then `call` (Python using the script's names), for actions that must
+ * work without the utilities installed. The embedded copy is sent even when the device has one, since an
+ * installed copy may be another version than the one whose behaviour the action relies on. Whole-line comments
+ * and blank lines are dropped (fewer bytes through the raw-paste window; the scripts have no multi-line
+ * strings), and it runs in a namespace of its own, so the user's REPL globals stay as they were.
+ */
+export function scriptExec(name: string, call: string): string {
+  const script = DEVICE_SCRIPTS.find((candidate) => candidate.name === name);
+  if (!script) throw new Error(`no device script ${name}`);
+  const code = script.source.split("\n").filter((line) => !/^\s*(#.*)?$/.test(line));
+  return `exec(${pyStr([...code, call, ""].join("\n"))},{})`;
+}
 const encoder = new TextEncoder();
 
 /** The scripts `names` designate (with or without `.py`), in DEVICE_SCRIPTS order; all of them for none. */

@@ -23,7 +23,7 @@ export interface NetHostHooks {
    */
   acceptReady(listener: number): void;
   /** Serves the WebREPL session (login, framing, WA/WB, REPL) over an already-upgraded stream. */
-  attachWebRepl(stream: ByteStream, password: string): void;
+  attachWebRepl(stream: ByteStream): void;
   /** The 127.0.0.1 port to listen on for a device port; 0 (the default) lets the OS choose. */
   hostPort?(devicePort: number): number;
 }
@@ -315,7 +315,7 @@ export class NetHost {
         const connection = this.connection(id);
         if (!connection.attached) {
           connection.attached = true;
-          this.hooks.attachWebRepl(connection.stream(), request.password as string);
+          this.hooks.attachWebRepl(connection.stream());
         }
         return;
       }

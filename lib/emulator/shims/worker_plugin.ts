@@ -1,6 +1,6 @@
 /**
  * Worker plugin (see WorkerPluginContext in ../worker.ts) giving the emulated device the modules that
- * device/wss_repl.py and device/wss_helper.py import: socket, tls, ssl, websocket, _webrepl,
+ * device/wss_repl.py and device/wss_helper.py import: socket, tls, ssl, websocket,
  * os.dupterm and hashlib.sha1. Their Python sources are in ./python; each network operation is a synchronous host call
  * handled by NetHost (net_host.ts) on the main thread.
  */
@@ -12,7 +12,6 @@ import socketPy from "./python/socket.py" with { type: "text" };
 import tlsPy from "./python/tls.py" with { type: "text" };
 import sslPy from "./python/ssl.py" with { type: "text" };
 import websocketPy from "./python/websocket.py" with { type: "text" };
-import webreplPy from "./python/_webrepl.py" with { type: "text" };
 import duptermPy from "./python/_emu_dupterm.py" with { type: "text" };
 
 /** The host-call operation NetHost answers. */
@@ -37,7 +36,6 @@ export function install(context: WorkerPluginContext): void {
   context.addPythonModule("tls", tlsPy);
   context.addPythonModule("ssl", sslPy);
   context.addPythonModule("websocket", websocketPy);
-  context.addPythonModule("_webrepl", webreplPy);
   context.addPythonModule("_emu_dupterm", duptermPy);
   context.onHostMessage((data) => {
     const listener = (data as Partial<AcceptMessage>).wssAccept;

@@ -40,8 +40,8 @@ export async function startWssEmulator(options: WssEmulatorOptions): Promise<Wss
   let core: EmulatedDeviceCore | undefined;
   const net = new NetHost({
     acceptReady: (listener) => core?.postToWorker({ wssAccept: listener } satisfies AcceptMessage),
-    attachWebRepl: (stream, password) => {
-      serveWebReplTerminal(core!, stream, { password, log }).catch((error) => {
+    attachWebRepl: (stream) => {
+      serveWebReplTerminal(core!, stream, { log }).catch((error) => {
         log(`WebREPL session ended: ${(error as Error).message}`);
         stream.close();
       });
@@ -76,6 +76,9 @@ export async function startWssEmulator(options: WssEmulatorOptions): Promise<Wss
   }
   return {
     ...emulator,
+    get password() {
+      return emulator.password;
+    },
     whenListening: (devicePort = WSS_DEVICE_PORT) => net.whenListening(devicePort),
     listeningPort: (devicePort = WSS_DEVICE_PORT) => net.listeningPort(devicePort),
     async close() {

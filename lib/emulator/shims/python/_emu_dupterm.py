@@ -15,7 +15,7 @@ def dupterm(obj=None, index=0):
     if obj is not None:
         if not isinstance(obj, _webrepl._webrepl):
             raise ValueError("the emulator attaches only _webrepl streams")
-        call("attach", id=obj._sock._id, password=_webrepl._password)
+        call("attach", id=obj._sock._id)
     _term = obj
     return prev
 

@@ -17,7 +17,18 @@ _CALLBACK_OPT = 20
 _listeners = {}
 
 
+def _is_ipv4(host):
+    parts = host.split(".")
+    return len(parts) == 4 and all(p.isdigit() and int(p) < 256 for p in parts)
+
+
 def getaddrinfo(host, port, af=0, type=0, proto=0, flags=0):
+    # The emulated board has no DNS server: addresses and localhost resolve; any other name fails the way
+    # lwip's getaddrinfo does on ESP32 (OSError -202).
+    if host == "localhost":
+        host = "127.0.0.1"
+    elif not _is_ipv4(host):
+        raise OSError(-202)
     return [(AF_INET, SOCK_STREAM, 0, "", (host, port))]
 
 
@@ -98,7 +109,8 @@ def _sum16(b):
 
 class _Icmp:
     # A raw ICMP socket (what uping uses). The emulated board reaches no real network: echo requests to
-    # itself or to loopback are answered here, as the network stack would; any other address never answers.
+    # itself or to loopback are answered here, as the network stack would; any other address never answers,
+    # and with no interface up (network.WLAN) lwip has no route to it (EHOSTUNREACH, 118 on ESP32).
     def __init__(self):
         self._peer = None
         self._timeout = None
@@ -115,6 +127,7 @@ class _Icmp:
 
     def send(self, packet):
         import _emu
+        import network
 
         if self._peer in ("localhost", _emu.ip_address) or self._peer.startswith("127."):
             reply = bytearray(packet)
@@ -127,6 +140,8 @@ class _Icmp:
             total = len(header) + len(reply)
             header[2], header[3] = total >> 8, total & 0xFF
             self._replies.append(bytes(header) + bytes(reply))
+        elif not (network.WLAN(network.STA_IF).isconnected() or network.WLAN(network.AP_IF).active()):
+            raise OSError(118)
         return len(packet)
 
     def recv(self, size):

@@ -7,14 +7,20 @@ import { type DeviceConnection, openDevice, type OpenDeviceOptions, type TlsCred
 import type { DeviceTarget } from "./target.ts";
 import type { Io } from "../ui/io.ts";
 
+/** Loaded once per target: a shell reconnecting after a reset must not ask for the passphrase again. */
+const loadedCredentials = new WeakMap<DeviceTarget, Promise<TlsCredentials>>();
+
 /** The host's CA, certificate and decrypted key; the PKI is imported only when a wss link needs it. */
-async function hostTlsCredentials(
-  configDir: string,
-  io: Io,
-  target: DeviceTarget,
-): Promise<TlsCredentials> {
-  const { loadHostTlsCredentials } = await import("../pki/mod.ts");
-  return await loadHostTlsCredentials(configDir, io, target.passphrase);
+function hostTlsCredentials(configDir: string, io: Io, target: DeviceTarget): Promise<TlsCredentials> {
+  let credentials = loadedCredentials.get(target);
+  if (!credentials) {
+    credentials = import("../pki/mod.ts").then(({ loadHostTlsCredentials }) =>
+      loadHostTlsCredentials(configDir, io, target.passphrase)
+    );
+    loadedCredentials.set(target, credentials);
+    credentials.catch(() => loadedCredentials.delete(target));
+  }
+  return credentials;
 }
 
 export async function connectTarget(

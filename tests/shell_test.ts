@@ -147,3 +147,102 @@ Deno.test("shell: CTRL-d on an empty line leaves; a dropped connection ends the 
     await emu.close();
   }
 });
+
+Deno.test("shell: globs, &&, > and >>, !cmd, completion, the guide's keys, CTRL-e, resets and reconnects", async () => {
+  const emu = await startEmulator({ password: "pw", port: 0 });
+  const local = await Deno.makeTempDir({ prefix: "upydev-shl-" });
+  try {
+    const editor = `${local}/fake_editor.sh`;
+    await Deno.writeTextFile(editor, `#!/bin/sh\nprintf "print('edited', 6*7)\\n" > "$1"\n`);
+    await Deno.chmod(editor, 0o755);
+    const target = { name: "esp", host: emu.hostname, port: emu.port, password: "pw", secure: false };
+    const connect = async () => openedDevice(await openDevice(target), target);
+    const io = recordingIo({ cwd: local, stdoutIsTerminal: true, env: { NO_COLOR: "1", EDITOR: editor } });
+    const shell = new Shell(await connect(), io, { name: "esp", reconnect: connect, reconnectDelayMs: 200 });
+    const running = shell.run();
+    const step = async (input: string, expect: string) => {
+      const before = io.stdout.length;
+      io.feed(input);
+      await waitFor(() => io.stdout.slice(before).includes(expect), JSON.stringify(expect), () => io.stdout);
+      return io.stdout.slice(before);
+    };
+    const PROMPT = "esp32@esp:~ $ ";
+    try {
+      await waitFor(() => io.stdout.includes(PROMPT), "the first prompt", () => io.stdout);
+      // NO_COLOR: a terminal, but no colour codes at all.
+      assertEquals(io.stdout.includes("\x1b[1;"), false);
+
+      await step("touch a.bin && touch b.bin && touch keep.py\r", PROMPT);
+      await step("rm *.bin\r", PROMPT);
+      const listing = await step("ls\r", PROMPT);
+      assertEquals([listing.includes("a.bin"), listing.includes("keep.py")], [false, true]);
+      assertStringIncludes(await step("rm *.bin\r", PROMPT), "rm: no match: *.bin");
+      await step("touch a.txt && ls > listing.txt\r", PROMPT);
+      await step("pwd >> listing.txt\r", PROMPT);
+      const written = await Deno.readTextFile(`${local}/listing.txt`);
+      assertEquals([written.includes("a.txt\n"), written.endsWith("\n/\n"), written.includes("\x1b")], [
+        true,
+        true,
+        false,
+      ]);
+      // A failing first command skips the second.
+      const failed = await step("cat nope && pwd\r", PROMPT);
+      assertStringIncludes(failed, "cat: no such file on the device: /nope");
+      assertEquals(failed.includes("\r\n/\r\n"), false);
+
+      // Tab: the unique match is completed; a second Tab on an ambiguous word lists the candidates.
+      await step("cat bo\t", "cat boot.py ");
+      assertStringIncludes(await step("\r", PROMPT), "# This file is executed on every boot");
+      const listed = await step("cat \t\t", PROMPT);
+      assertMatch(listed, /boot\.py +keep\.py/);
+      await step("\x15", PROMPT);
+
+      assertStringIncludes(await step("lls\r", PROMPT), "listing.txt");
+      await step("!echo local > from_bang.txt\r", PROMPT);
+      assertEquals(await Deno.readTextFile(`${local}/from_bang.txt`), "local\n");
+      assertStringIncludes(await step("frob\r", PROMPT), "frob: command not found");
+
+      assertStringIncludes(await step("\x02", PROMPT), "MicroPython v1.27.0");
+      assertStringIncludes(await step("\x0e", PROMPT), "heap");
+      assertStringIncludes(await step("\x17", PROMPT), `connection:  ws 127.0.0.1:${emu.port}`);
+      assertMatch(await step("\x19", PROMPT), /gc\.collect\(\): \d+ bytes freed/);
+      await step("pwd\r", PROMPT);
+      assertStringIncludes(await step("\x00", PROMPT), "pwd\r\n/\r\n");
+
+      // CTRL-t before any script; CTRL-e writes one with $EDITOR and runs it; CTRL-t runs it again.
+      assertStringIncludes(await step("\x14", PROMPT), "no script yet: CTRL-e writes one");
+      assertStringIncludes(await step("\x05", PROMPT), "edited 42");
+      assertStringIncludes(await step("\x14", PROMPT), "edited 42");
+
+      // CTRL-d in REPL mode soft-resets: the shell reconnects and keeps the working directory.
+      await step("mkdir lib && cd lib\r", "esp32@esp:~/lib $ ");
+      await step("\x13", ">>> ");
+      const reset = await step("\x04", ">>> ");
+      assertStringIncludes(reset, `reset: reconnecting to 127.0.0.1:${emu.port} ...`);
+      assertStringIncludes(reset, `reconnected to 127.0.0.1:${emu.port}`);
+      assertStringIncludes(await step("import os; print(os.getcwd())\r", ">>> "), "/lib");
+      // A link that drops unexpectedly (a hard reset typed at the REPL) asks before reconnecting.
+      assertStringIncludes(
+        await step("import machine; machine.reset()\r", "reconnect? [Y/n] "),
+        `connection to 127.0.0.1:${emu.port} lost`,
+      );
+      await step("y", ">>> ");
+      await step("\x13", "esp32@esp:~/lib $ ");
+      // `reset` in shell mode: the device reboots, the shell reconnects.
+      const shellReset = await step("reset\r", "esp32@esp:~/lib $ ");
+      assertStringIncludes(shellReset, "soft reset: 127.0.0.1");
+      assertStringIncludes(shellReset, "reconnected to");
+      const exit = await step("exit -r\r", "Connection to esp closed.");
+      assertStringIncludes(exit, `soft reset: 127.0.0.1:${emu.port} closed the connection`);
+      await running;
+      if (Deno.env.get("SHOW")) console.log(io.stdout);
+    } finally {
+      io.endInput();
+      await running.catch(() => {});
+      await shell.device.session.close();
+    }
+  } finally {
+    await emu.close();
+    await Deno.remove(local, { recursive: true });
+  }
+});

@@ -114,13 +114,13 @@ export class LineEditor {
     const inserted = [...text];
     this.#chars.splice(start, this.#cursor - start, ...inserted);
     this.#cursor = start + inserted.length;
-    this.#redraw();
+    this.redraw();
   }
 
   /** Shows lines below the current one (completion candidates) and redraws the prompt and line under them. */
   showBelow(text: string): void {
     this.write(`\r\n${text}`);
-    this.#redraw();
+    this.redraw();
   }
 
   feed(bytes: Uint8Array): EditorEvent[] {
@@ -165,7 +165,7 @@ export class LineEditor {
         case CTRL_H:
           if (this.#cursor > 0) {
             this.#chars.splice(--this.#cursor, 1);
-            this.#redraw();
+            this.redraw();
           }
           break;
         case CTRL.A:
@@ -174,7 +174,7 @@ export class LineEditor {
         case CTRL.U:
           this.#chars.splice(0, this.#cursor);
           this.#cursor = 0;
-          this.#redraw();
+          this.redraw();
           break;
         case ESC:
           this.#escape = [];
@@ -195,7 +195,7 @@ export class LineEditor {
       this.#search = undefined;
       this.#chars = search.saved;
       this.#cursor = this.#chars.length;
-      this.#redraw();
+      this.redraw();
     } else if (byte === BACKSPACE || byte === CTRL_H) {
       search.query = [...search.query].slice(0, -1).join("");
       this.#find(search, this.history.length - 1);
@@ -207,7 +207,7 @@ export class LineEditor {
       this.#search = undefined;
       this.#chars = search.index === undefined ? search.saved : [...this.history[search.index]];
       this.#cursor = this.#chars.length;
-      this.#redraw();
+      this.redraw();
       return false;
     }
     return true;
@@ -254,7 +254,7 @@ export class LineEditor {
       this.#moveTo(this.#chars.length);
     } else if (final === "~" && parameters === "3" && this.#cursor < this.#chars.length) {
       this.#chars.splice(this.#cursor, 1);
-      this.#redraw();
+      this.redraw();
     }
   }
 
@@ -264,7 +264,7 @@ export class LineEditor {
     this.#chars.splice(this.#cursor, 0, ...inserted);
     this.#cursor += inserted.length;
     if (this.#cursor === this.#chars.length) this.write(text);
-    else this.#redraw();
+    else this.redraw();
   }
 
   #recall(direction: -1 | 1): void {
@@ -274,7 +274,7 @@ export class LineEditor {
     this.#historyIndex = next;
     this.#chars = next === this.history.length ? this.#draft : [...this.history[next]];
     this.#cursor = this.#chars.length;
-    this.#redraw();
+    this.redraw();
   }
 
   #moveTo(position: number): void {
@@ -284,7 +284,8 @@ export class LineEditor {
     this.#cursor = position;
   }
 
-  #redraw(): void {
+  /** Draws the prompt and the line again from the start of the current screen line. */
+  redraw(): void {
     const tail = this.#chars.length - this.#cursor;
     this.write(`\r${this.#prompt}${this.text}\x1b[K${tail > 0 ? `\x1b[${tail}D` : ""}`);
   }

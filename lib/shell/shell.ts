@@ -244,7 +244,7 @@ export class Shell {
     // The other keys show something under the line and then give the line back as it was.
     this.#io.out("\r\n");
     await this.#guarded("", () => this.#keyAction(key));
-    if (!this.#ended && !this.#linkLost) this.#editor.showBelow("");
+    if (!this.#ended && !this.#linkLost) this.#editor.redraw();
   }
 
   async #keyAction(key: ShellKey): Promise<void> {

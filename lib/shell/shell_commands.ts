@@ -245,7 +245,7 @@ function optionRows(options: OptionSpec[] = []): string {
 
 export function shellHelp(): string {
   const rows = [
-    ...SHELL_ACTIONS.map((action) => [action.name, action.summary]),
+    ...SHELL_ACTIONS.map((action) => [[action.name, ...(action.aliases ?? [])].join(", "), action.summary]),
     ...Object.entries(SHELL_ONLY).map(([name, command]) => [name, command.summary]),
     ...Object.entries(BUILTINS),
     ["!CMD", "run CMD in the local shell ($SHELL)"],

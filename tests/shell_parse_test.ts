@@ -135,7 +135,8 @@ Deno.test("shell completion: device paths, directories, quotes, and a name that 
   // Shared prefix only, then the candidates; dot files only when asked for.
   const several = await completeLine("cat ");
   assertEquals(several.line, "cat ");
-  assertEquals(several.completion?.candidates, ["boot.py", "lib/", "main.py", "my file.txt"]);
+  // A name with control characters is listed escaped and never typed into the line.
+  assertEquals(several.completion?.candidates, ["bo\\x1b[2Jx", "boot.py", "lib/", "main.py", "my file.txt"]);
   assertEquals(several.listed, ["device /"]);
   assertEquals((await completeLine("cat zz")).completion, undefined);
   assertEquals((await completeLine("cat nowhere/x")).completion, undefined);

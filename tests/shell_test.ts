@@ -217,6 +217,9 @@ Deno.test("shell: globs, &&, > and >>, !cmd, completion, the guide's keys, CTRL-
       // CTRL-d in REPL mode soft-resets: the shell reconnects and keeps the working directory.
       await step("mkdir lib && cd lib\r", "esp32@esp:~/lib $ ");
       await step("\x13", ">>> ");
+      // Tab in REPL mode is the device's own completion.
+      await step("impo\t", "import ");
+      await step("\x03", ">>> ");
       const reset = await step("\x04", ">>> ");
       assertStringIncludes(reset, `reset: reconnecting to 127.0.0.1:${emu.port} ...`);
       assertStringIncludes(reset, `reconnected to 127.0.0.1:${emu.port}`);
@@ -244,5 +247,46 @@ Deno.test("shell: globs, &&, > and >>, !cmd, completion, the guide's keys, CTRL-
   } finally {
     await emu.close();
     await Deno.remove(local, { recursive: true });
+  }
+});
+
+Deno.test("shell: a link lost during a command gives one line and a reconnect offer; exit -hr", async () => {
+  const emu = await startEmulator({ password: "pw", port: 0 });
+  try {
+    const target = { host: emu.hostname, port: emu.port, password: "pw", secure: false };
+    const connect = async () => openedDevice(await openDevice(target), target);
+    const io = recordingIo();
+    const shell = new Shell(await connect(), io, { name: "esp", reconnect: connect, reconnectDelayMs: 200 });
+    const running = shell.run();
+    try {
+      await waitFor(() => io.stdout.includes("esp32@esp:~ $ "), "the prompt", () => io.stdout);
+      const before = io.stdout.length;
+      io.feed(`exec "import machine; machine.reset()"\r`);
+      await waitFor(() => io.stdout.includes("reconnect? [Y/n] "), "the offer", () => io.stdout);
+      assertEquals(
+        io.stdout.slice(before).replace(/^.*\r\n/, ""),
+        `\r\nconnection to 127.0.0.1:${emu.port} lost; reconnect? [Y/n] `,
+      );
+      io.feed("\r");
+      await waitFor(() => io.stdout.endsWith("esp32@esp:~ $ "), "the prompt again", () => io.stdout);
+      io.feed("exit -hr\r");
+      await running;
+      assertStringIncludes(io.stdout, `hard reset: 127.0.0.1:${emu.port} closed the connection\r\n`);
+      assertStringIncludes(io.stdout, "Connection to esp closed.");
+    } finally {
+      io.endInput();
+      await running.catch(() => {});
+      await shell.device.session.close();
+    }
+    // Without a way to reconnect, a lost link ends the shell with that one line.
+    const io2 = recordingIo();
+    const device = await connect();
+    const alone = new Shell(device, io2, { name: "esp" }).run();
+    await waitFor(() => io2.stdout.includes("esp32@esp:~ $ "), "the prompt", () => io2.stdout);
+    io2.feed(`exec "import machine; machine.reset()"\r`);
+    await assertRejects(() => alone, UserError, `connection to 127.0.0.1:${emu.port} lost`);
+    await device.session.close();
+  } finally {
+    await emu.close();
   }
 });

@@ -39,6 +39,14 @@ export interface Completion {
   candidates: string[];
 }
 
+/** The word being completed: its text (unquoted), where it starts, its open quote, and the text as typed. */
+interface Word {
+  text: string;
+  start: number;
+  openQuote?: "'" | '"';
+  typed: string;
+}
+
 /** Completes the word that ends at `cursor`; undefined when nothing fits. */
 export async function complete(
   line: string,
@@ -54,10 +62,11 @@ export async function complete(
     return undefined;
   }
   const last = tokens.at(-1);
-  const current = last?.kind === "word" && last.end === before.length
-    ? last
-    : { kind: "word" as const, text: "", start: cursor, end: cursor };
-  const earlier = current === last ? tokens.slice(0, -1) : tokens;
+  const inWord = last?.kind === "word" && last.end === before.length;
+  const current: Word = inWord
+    ? { text: last.text, start: last.start, openQuote: last.openQuote, typed: before.slice(last.start) }
+    : { text: "", start: cursor, typed: "" };
+  const earlier = inWord ? tokens.slice(0, -1) : tokens;
   const stepStart = earlier.findLastIndex((token) => token.kind === "and") + 1;
   const step = earlier.slice(stepStart);
   const previous = step.at(-1);
@@ -76,7 +85,7 @@ export async function complete(
 }
 
 async function completePath(
-  current: { text: string; start: number; openQuote?: "'" | '"' },
+  current: Word,
   list: DirectoryLister,
   local: boolean,
   sources: CompletionSources,
@@ -94,33 +103,37 @@ async function completePath(
     .filter((entry) =>
       entry.name.startsWith(namePart) && (namePart.startsWith(".") || !entry.name.startsWith("."))
     )
-    // A name with control characters cannot be typed back safely; a pattern still reaches it.
-    .filter((entry) => printable(entry.name) === entry.name)
     .map((entry) => directoryPart + entry.name + (entry.isDir ? "/" : ""))
     .sort();
   return finish(current, names, true);
 }
 
-/** The shared prefix of `names`, with a closing space (and quote) once a single file name is complete. */
+/**
+ * The shared prefix of `names`, with a closing space (and quote) once a single name is complete. A name with
+ * control characters is listed (escaped) but never typed into the line: a pattern still reaches it.
+ */
 function finish(
-  current: { text: string; start: number; openQuote?: "'" | '"' },
+  current: Word,
   names: string[],
   paths: boolean,
 ): Completion | undefined {
   if (names.length === 0) return undefined;
-  const shared = names.reduce((prefix, name) => {
+  const candidates = names.map((name) =>
+    printable(paths ? name.slice(name.lastIndexOf("/", name.length - 2) + 1) : name)
+  );
+  const typeable = names.filter((name) => printable(name) === name);
+  if (typeable.length === 0) return { from: current.start, replacement: current.typed, candidates };
+  const shared = typeable.reduce((prefix, name) => {
     let i = 0;
     while (i < prefix.length && i < name.length && prefix[i] === name[i]) i++;
     return prefix.slice(0, i);
   });
-  const done = names.length === 1 && !(paths && shared.endsWith("/"));
+  const done = typeable.length === 1 && !(paths && shared.endsWith("/"));
   const closing = done && current.openQuote ? current.openQuote : "";
   return {
     from: current.start,
     replacement: quoteWord(shared, current.openQuote) + closing + (done ? " " : ""),
-    candidates: names.map((name) =>
-      printable(paths ? name.slice(name.lastIndexOf("/", name.length - 2) + 1) : name)
-    ),
+    candidates,
   };
 }
 

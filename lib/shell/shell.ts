@@ -19,7 +19,7 @@ import type { Io } from "../ui/io.ts";
 import { printable } from "../ui/terminal_text.ts";
 import type { WebReplSession } from "../webrepl/session.ts";
 import { complete, type CompletionSources, type DirectoryEntry, ListingCache } from "./completion.ts";
-import { type EditorEvent, LineEditor, type ShellKey, shellKeyOf } from "./line_editor.ts";
+import { CTRL, type EditorEvent, LineEditor, type ShellKey, shellKeyOf } from "./line_editor.ts";
 import { editorCommand, localShell, runOnTerminal } from "./local_process.ts";
 import { type CommandStep, parseLine } from "./parse.ts";
 import {
@@ -62,7 +62,7 @@ export const KEYBINDINGS = [
   "  CTRL-s       toggle shell/REPL mode",
   "  CTRL-k       show these keybindings",
   '  CTRL-x       exit (also "exit" in shell mode; exit -r / -hr reset the device first)',
-  "  CTRL-c       shell: clear the line; REPL: interrupt the running program",
+  "  CTRL-c       shell: clear the line, or interrupt the code a command runs; REPL: interrupt",
   "  CTRL-d       shell: exit on an empty line; REPL: soft reset (the shell reconnects)",
   "  CTRL-e       edit a temporary script in $EDITOR; it runs on the device when the editor closes",
   "  CTRL-t       run that script again",
@@ -128,6 +128,8 @@ export class Shell {
   #ended: { message?: string } | undefined;
   /** The pending keyboard read, kept across wake-ups so no keystroke is lost. */
   #input: Promise<Uint8Array | null> | undefined;
+  /** Keys typed while a command ran, for the next prompt. */
+  readonly #typeAhead: (Uint8Array | null)[] = [];
   #wakeup = Promise.withResolvers<void>();
   /** Set by the pump when the link dropped; `expected` after CTRL-d (a soft reset). */
   #linkLost: { expected: boolean } | undefined;
@@ -164,7 +166,7 @@ export class Shell {
     try {
       this.#showPrompt();
       while (!this.#ended) {
-        this.#input ??= this.#io.readStdin();
+        this.#input ??= this.#nextInput();
         const chunk = await Promise.race([this.#input, this.#wakeup.promise.then(() => "wake" as const)]);
         if (chunk === "wake") {
           this.#wakeup = Promise.withResolvers();
@@ -332,8 +334,13 @@ export class Shell {
     }) !== false;
   }
 
+  #nextInput(): Promise<Uint8Array | null> {
+    return this.#typeAhead.length > 0 ? Promise.resolve(this.#typeAhead.shift()!) : this.#io.readStdin();
+  }
+
   async #command(name: string, words: string[], out: ActionOutput): Promise<void> {
-    await runShellCommand(name, words, { device: this.#device, io: this.#io, state: this.#state, out });
+    const context = { device: this.#device, io: this.#io, state: this.#state, out };
+    await this.#interruptible(runShellCommand(name, words, context));
     // `reset` (and anything else that reboots the device) ends the link: reconnect, as after CTRL-d.
     if (this.#linkDown()) this.#linkDropped(name === "reset");
   }
@@ -355,6 +362,28 @@ export class Shell {
       this.#error(`${label ? `${label}: ` : ""}${oneLine(error.message)}`);
       return false;
     }
+  }
+
+  /**
+   * Waits for `work` while reading the keyboard: CTRL-c interrupts the code the device is running (a script
+   * that never ends must not take the shell with it); other keys wait for the next prompt.
+   */
+  async #interruptible<T>(work: Promise<T>): Promise<T> {
+    let finished = false;
+    const done = work.then(() => {}, () => {}).finally(() => (finished = true));
+    while (!finished) {
+      this.#input ??= this.#nextInput();
+      const chunk = await Promise.race([this.#input, done.then(() => "done" as const)]);
+      if (chunk === "done") break;
+      this.#input = undefined;
+      if (chunk === null || !chunk.includes(CTRL.C)) {
+        this.#typeAhead.push(chunk);
+        if (chunk === null) break;
+      } else if (await this.#device.session.interrupt().catch(() => false)) {
+        this.#io.out("^C");
+      }
+    }
+    return await work;
   }
 
   #linkDown(error?: unknown): boolean {

@@ -118,6 +118,8 @@ export class WebReplSession {
   /** The device's raw-paste window, once raw-paste has worked in this session. */
   #rawPasteWindow: number | undefined;
   #busy = false;
+  /** The device is running exec'd code: the one phase in which a Ctrl-C interrupts it and corrupts nothing. */
+  #running = false;
 
   private constructor(ws: WsClient, options: SessionOptions) {
     this.ws = ws;
@@ -204,13 +206,25 @@ export class WebReplSession {
       const inactivityMs = options.inactivityMs ?? this.#inactivityMs;
       await this.#enterRaw();
       await this.#sendCode(source);
-      const stdout = await this.#readUntilByte(CTRL_D, inactivityMs, "program output", options.onStdout);
+      this.#running = true;
+      const stdout = await this.#readUntilByte(CTRL_D, inactivityMs, "program output", options.onStdout)
+        .finally(() => (this.#running = false));
       const error = await this.#readUntilByte(CTRL_D, inactivityMs, "the error report");
       await this.#expect(encoder.encode(">"), this.#inactivityMs, "the raw REPL prompt");
       return { stdout, error: decoder.decode(error) };
     } finally {
       this.#busy = false;
     }
+  }
+
+  /**
+   * Interrupts the code an exec is running (KeyboardInterrupt on the device; the exec then reports it). False,
+   * and nothing sent, outside that phase: a Ctrl-C in the middle of sending code would corrupt the exchange.
+   */
+  async interrupt(): Promise<boolean> {
+    if (!this.#running) return false;
+    await this.#sendText(Uint8Array.of(CTRL_C));
+    return true;
   }
 
   /** Runs code; a device exception becomes a DeviceExecError carrying the traceback's last line. */

@@ -5,6 +5,7 @@ import { openDevice } from "../lib/device/connect.ts";
 import { openedDevice } from "../lib/actions/action.ts";
 import { recordingIo } from "../lib/ui/io.ts";
 import { Shell } from "../lib/shell/shell.ts";
+import { DEVICE_ACTIONS } from "../lib/actions/table.ts";
 
 async function waitFor(condition: () => boolean, what: string, screen = () => "", timeoutMs = 15_000) {
   const start = Date.now();
@@ -297,6 +298,54 @@ Deno.test("shell: a link lost during a command gives one line and a reconnect of
     io2.feed(`exec "import machine; machine.reset()"\r`);
     await assertRejects(() => alone, UserError, `connection to 127.0.0.1:${emu.port} lost`);
     await device.session.close();
+  } finally {
+    await emu.close();
+  }
+});
+
+Deno.test("shell: every device action of the table runs as a shell command, -h included", async () => {
+  const emu = await startEmulator({ password: "pw", port: 0 });
+  try {
+    const target = { host: emu.hostname, port: emu.port, password: "pw", secure: false };
+    const device = openedDevice(await openDevice(target), target);
+    const io = recordingIo();
+    const running = new Shell(device, io, { name: "esp" }).run();
+    const PROMPT = "esp32@esp:~ $ ";
+    const step = async (input: string) => {
+      const before = io.stdout.length;
+      io.feed(`${input}\r`);
+      await waitFor(() => io.stdout.slice(before).includes(PROMPT), input, () => io.stdout);
+      return io.stdout.slice(before + input.length + 2, -PROMPT.length);
+    };
+    try {
+      await waitFor(() => io.stdout.includes(PROMPT), "the prompt", () => io.stdout);
+      for (const action of DEVICE_ACTIONS.filter((action) => action.inShell !== false)) {
+        assertStringIncludes(await step(`${action.name} -h`), `usage: ${action.usage}\r\n`);
+      }
+      assertEquals(await step(`exec "print(6*7)"`), "42\r\n");
+      assertEquals(
+        await step("head -n 1 boot.py"),
+        "# This file is executed on every boot (including wake-boot from deepsleep)\r\n",
+      );
+      assertMatch(await step("shasum boot.py"), /^[0-9a-f]{64} {2}\/boot\.py\r\n$/);
+      assertEquals(await step("cp boot.py b2.py && mv b2.py b3.py && ls"), "b3.py    boot.py\r\n");
+      assertStringIncludes(await step("tree"), "└── boot.py");
+      assertMatch(await step("uptime"), /^up \d\d:\d\d:\d\d\r\n$/);
+      assertMatch(await step("datetime"), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\r\n$/);
+      assertMatch(await step("id"), /^[0-9a-f]{12}\r\n$/);
+      assertStringIncludes(await step("modules"), "micropython");
+      assertStringIncludes(await step("df"), "Filesystem");
+      assertStringIncludes(await step("net"), "station:");
+      assertStringIncludes(await step("log"), "log: no log on the device");
+      assertStringIncludes(await step("reload json"), "json reloaded");
+      assertStringIncludes(await step("rmdir nothere"), "rmdir: ");
+      io.feed("exit\r");
+      await running;
+    } finally {
+      io.endInput();
+      await running.catch(() => {});
+      await device.session.close();
+    }
   } finally {
     await emu.close();
   }

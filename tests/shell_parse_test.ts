@@ -10,7 +10,7 @@ import {
 import { isLocalPathWord, shellCommandNames, shellCommandOptions } from "../lib/shell/shell_commands.ts";
 import { DEVICE_ACTIONS } from "../lib/actions/table.ts";
 import { shellCommands } from "../lib/shell/commands.ts";
-import { KEYBINDINGS } from "../lib/shell/shell.ts";
+import { KEYBINDINGS } from "../lib/shell/header.ts";
 
 const steps = (line: string) => {
   const parsed = parseLine(line);

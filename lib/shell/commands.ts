@@ -3,7 +3,8 @@ import type { CommandSpec } from "../cli/command.ts";
 import { openedDevice } from "../actions/action.ts";
 import { connectTarget } from "../device/use_device.ts";
 import { readTextIfExists, writeFileAtomic } from "../config/files.ts";
-import { KEYBINDINGS, Shell } from "./shell.ts";
+import { KEYBINDINGS } from "./header.ts";
+import { Shell } from "./shell.ts";
 import { shellHelp } from "./shell_commands.ts";
 
 /** upydev trims its history to this many lines. */

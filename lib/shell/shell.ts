@@ -13,19 +13,20 @@ import { columns } from "../actions/format.ts";
 import { listDeviceTrees } from "../glob/device.ts";
 import { listLocalTree } from "../glob/local.ts";
 import { resolve } from "node:path";
-import type { TransportInfo } from "../transport/stream.ts";
 import { type Painter, painter } from "../ui/colour.ts";
 import type { Io } from "../ui/io.ts";
 import { printable } from "../ui/terminal_text.ts";
-import type { WebReplSession } from "../webrepl/session.ts";
 import { complete, type CompletionSources, type DirectoryEntry, ListingCache } from "./completion.ts";
 import { CTRL, type EditorEvent, LineEditor, type ShellKey, shellKeyOf } from "./line_editor.ts";
 import { editorCommand, localShell, runOnTerminal } from "./local_process.ts";
+import { banner, connectionHeader, type DeviceIdentity, identify, KEYBINDINGS } from "./header.ts";
+import { fileOutput, terminalOutput, toTerminalText } from "./output.ts";
 import { type CommandStep, parseLine } from "./parse.ts";
 import {
   changeDeviceDirectory,
   isLocalPathWord,
   isShellCommand,
+  mayChangeFiles,
   runShellCommand,
   shellCommandNames,
   shellCommandOptions,
@@ -43,66 +44,6 @@ export interface ShellOptions {
   /** Pause between reconnection attempts while the device reboots. */
   reconnectDelayMs?: number;
 }
-
-export interface DeviceIdentity {
-  platform: string;
-  version: string;
-  machine: string;
-  uid: string;
-}
-
-export const KEY_HINTS = [
-  "- CTRL-k to see keybindings or -h to see help",
-  "- CTRL-s to toggle shell/repl mode",
-  '- CTRL-x or "exit" to exit',
-];
-
-export const KEYBINDINGS = [
-  "Keybindings (shell mode; in REPL mode only CTRL-s, -x, -k, -e and -t, the rest go to the device):",
-  "  CTRL-s       toggle shell/REPL mode",
-  "  CTRL-k       show these keybindings",
-  '  CTRL-x       exit (also "exit" in shell mode; exit -r / -hr reset the device first)',
-  "  CTRL-c       shell: clear the line, or interrupt the code a command runs; REPL: interrupt",
-  "  CTRL-d       shell: exit on an empty line; REPL: soft reset (the shell reconnects)",
-  "  CTRL-e       edit a temporary script in $EDITOR; it runs on the device when the editor closes",
-  "  CTRL-t       run that script again",
-  "  CTRL-b       show the device's banner",
-  "  CTRL-n       show the device's memory (mem)",
-  "  CTRL-y       run gc.collect() on the device",
-  "  CTRL-w       show device info (info)",
-  "  CTRL-space   repeat the last command",
-  "  CTRL-r       search the history; Enter runs, arrows edit, CTRL-g cancels",
-  "  Tab          complete commands, options and paths; Shift-Tab or Tab Tab lists the candidates",
-  "  Up/Down      shell history (kept across sessions)",
-  "  Left/Right   move in the line; CTRL-a / End: start / end; CTRL-u: delete to the start",
-];
-
-/** Commands that never change files: completion's listing cache survives them. */
-const READ_ONLY_COMMANDS = new Set([
-  "ls",
-  "cat",
-  "head",
-  "tree",
-  "du",
-  "df",
-  "shasum",
-  "info",
-  "id",
-  "mem",
-  "modules",
-  "uptime",
-  "datetime",
-  "net",
-  "ifconfig",
-  "log",
-  "cd",
-  "pwd",
-  "lcd",
-  "lpwd",
-  "lls",
-  "ldu",
-  "help",
-]);
 
 /** Polling interval of the REPL-mode output pump; bounds how long a switch back to shell mode waits. */
 const PUMP_POLL_MS = 50;
@@ -191,7 +132,7 @@ export class Shell {
   get prompt(): string {
     const name = printable(this.#options.name ?? this.#identity?.uid ?? "device");
     const path = this.#state.cwd === "/" ? "" : printable(this.#state.cwd);
-    return this.#paint("prompt", `${printable(this.#identity?.platform ?? "upy")}@${name}:~${path} $ `);
+    return this.#paint("prompt", `${this.#identity?.platform ?? "upy"}@${name}:~${path} $ `);
   }
 
   /** A method, not a field test: TypeScript would keep a narrowed mode across the awaits that change it. */
@@ -293,7 +234,7 @@ export class Shell {
     }
     for (const step of parsed.steps) {
       const ok = await this.#runStep(step);
-      if (!READ_ONLY_COMMANDS.has(step.words[0])) this.#listings.clear();
+      if (mayChangeFiles(step.words[0])) this.#listings.clear();
       if (this.#ended || this.#linkLost) return true;
       if (!ok || this.#inRepl()) break;
     }
@@ -437,7 +378,7 @@ export class Shell {
     }
     if (list || this.#idleTab === place) {
       const items = completion.candidates.map((name) => ({ width: name.length, text: name }));
-      this.#editor.showBelow(columns(items, terminalWidth()).replace(/\n/g, "\r\n"));
+      this.#editor.showBelow(toTerminalText(columns(items, terminalWidth())));
       this.#idleTab = undefined;
     } else {
       this.#idleTab = place;
@@ -615,18 +556,12 @@ export class Shell {
   // ---- output ----------------------------------------------------------------------------------------------
 
   #terminalOutput(): ActionOutput {
-    return {
-      text: (text) => this.#print(text),
-      bytes: (bytes) => this.#io.outBytes(toTerminalLineEnds(bytes)),
-      terminal: true,
-      width: terminalWidth(),
-      paint: this.#paint,
-    };
+    return terminalOutput(this.#io, this.#paint);
   }
 
   /** Text with "\n" line ends onto the raw terminal. */
   #print(text: string): void {
-    this.#io.out(text.replace(/\r?\n/g, "\r\n"));
+    this.#io.out(toTerminalText(text));
   }
 
   #error(message: string): void {
@@ -646,61 +581,4 @@ export class Shell {
 
 function entriesOf(listing: { path: string; isDir: boolean }[] | null): DirectoryEntry[] | null {
   return listing?.map((entry) => ({ name: entry.path, isDir: entry.isDir })) ?? null;
-}
-
-/** A `>` / `>>` file: bytes as the device sent them, text without colour or columns. */
-function fileOutput(file: Deno.FsFile): ActionOutput {
-  const write = (bytes: Uint8Array) => {
-    for (let offset = 0; offset < bytes.length;) offset += file.writeSync(bytes.subarray(offset));
-  };
-  return {
-    text: (text) => write(encoder.encode(text)),
-    bytes: write,
-    terminal: false,
-    width: 80,
-    paint: (_style, text) => text,
-  };
-}
-
-/** Lone "\n" become "\r\n": the terminal is raw, and device files usually have Unix line ends. */
-function toTerminalLineEnds(bytes: Uint8Array): Uint8Array {
-  const out: number[] = [];
-  for (let i = 0; i < bytes.length; i++) {
-    if (bytes[i] === 0x0a && (i === 0 || bytes[i - 1] !== 0x0d)) out.push(0x0d);
-    out.push(bytes[i]);
-  }
-  return Uint8Array.from(out);
-}
-
-/** Platform, firmware and unique id, read once at connect time. */
-export async function identify(session: WebReplSession): Promise<DeviceIdentity> {
-  const text = await session.execText(
-    "import os,sys\nu=os.uname()\nprint(sys.platform)\nprint(u.version)\nprint(u.machine)\n" +
-      "try:\n import machine,binascii\n print(binascii.hexlify(machine.unique_id()).decode())\n" +
-      "except Exception:\n print('')",
-  );
-  const [platform = "", version = "", machine = "", uid = ""] = text.split(/\r?\n/).map((line) =>
-    line.trim()
-  );
-  return { platform, version, machine, uid };
-}
-
-function banner(identity: DeviceIdentity): string[] {
-  return [
-    `MicroPython ${printable(identity.version)}; ${printable(identity.machine)}`,
-    'Type "help()" for more information.',
-  ];
-}
-
-/** The lines upydev prints on connecting: link, cipher, banner and the key hints. */
-export function connectionHeader(info: TransportInfo, identity: DeviceIdentity): string[] {
-  const link = info.kind === "tls"
-    ? [
-      `WebSecREPL with ${info.tlsProtocol ?? "TLS"} connected`,
-      `${info.tlsProtocol ?? "TLS"} @ ${info.tlsCipher ?? "unknown cipher"} - ${
-        info.tlsBits ?? "?"
-      } bits Encryption`,
-    ]
-    : ["WebREPL connected", "WARNING: ENCRYPTION DISABLED IN THIS MODE"];
-  return [...link, "", ...banner(identity), "", ...KEY_HINTS];
 }

@@ -185,6 +185,37 @@ export const BUILTINS: Record<string, string> = {
   repl: "switch to the device's REPL (as CTRL-s)",
 };
 
+const READ_ONLY = new Set([
+  "ls",
+  "cat",
+  "head",
+  "tree",
+  "du",
+  "df",
+  "shasum",
+  "info",
+  "id",
+  "mem",
+  "modules",
+  "uptime",
+  "datetime",
+  "net",
+  "ifconfig",
+  "log",
+  "cd",
+  "pwd",
+  "lcd",
+  "lpwd",
+  "lls",
+  "ldu",
+  "help",
+]);
+
+/** False for commands that never change files (completion keeps its directory listings after them). */
+export function mayChangeFiles(name: string): boolean {
+  return !READ_ONLY.has(name);
+}
+
 /** True when `name` is a command runShellCommand knows (a device action or a shell-only one). */
 export function isShellCommand(name: string): boolean {
   return name in SHELL_ONLY || shellAction(name) !== undefined;

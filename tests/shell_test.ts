@@ -199,6 +199,9 @@ Deno.test("shell: globs, &&, > and >>, !cmd, completion, the guide's keys, CTRL-
       await step("\x15", PROMPT);
 
       assertStringIncludes(await step("lls\r", PROMPT), "listing.txt");
+      assertStringIncludes(await step("lls *.txt\r", PROMPT), "listing.txt");
+      assertStringIncludes(await step("lls -x\r", PROMPT), "lls: unknown option '-x' for 'lls'");
+      assertMatch(await step("ldu\r", PROMPT), /\d+ B {2}listing\.txt\r\n.*\d+ B {2}\.\r\n/s);
       await step("!echo local > from_bang.txt\r", PROMPT);
       assertEquals(await Deno.readTextFile(`${local}/from_bang.txt`), "local\n");
       assertStringIncludes(await step("frob\r", PROMPT), "frob: command not found");

@@ -4,7 +4,7 @@
  * lcd, lpwd, lls, ldu).
  */
 import { HELP_OPTION, parseActionArguments } from "../cli/parse.ts";
-import type { OptionSpec } from "../cli/command.ts";
+import { optionFlag, type OptionSpec, type ParsedArgs } from "../cli/command.ts";
 import { UserError } from "../cli/errors.ts";
 import { type ActionOutput, type Device, devicePath, localPath } from "../actions/action.ts";
 import { DEVICE_ACTIONS } from "../actions/table.ts";
@@ -30,23 +30,24 @@ export interface ShellCommandContext {
   out: ActionOutput;
 }
 
+/** Parsed like an action (same options, arity and `-h`), but it runs in the shell, not on a device alone. */
 interface ShellOnlyCommand {
   usage: string;
   summary: string;
   options?: OptionSpec[];
-  /** Which positionals are paths on this computer (completion lists local files for them). */
+  positionals: { min: number; max: number };
+  /** The positionals are paths on this computer (completion lists local files for them). */
   localPaths?: boolean;
-  run(words: string[], context: ShellCommandContext): Promise<void>;
+  run(args: ParsedArgs, context: ShellCommandContext): Promise<void>;
 }
-
-const ALL_FILES: OptionSpec = { names: ["-a"], kind: "flag", help: "also names starting with '.'" };
 
 const SHELL_ONLY: Record<string, ShellOnlyCommand> = {
   cd: {
     usage: "cd [DIR]",
     summary: "change the device directory (default /)",
-    async run(words, { device, state }) {
-      const target = devicePath(state, words[0] ?? "/");
+    positionals: { min: 0, max: 1 },
+    async run({ positionals }, { device, state }) {
+      const target = devicePath(state, positionals[0] ?? "/");
       const stat = await device.files.stat(target);
       if (stat === null) throw new UserError(`no such directory: ${printable(target)}`);
       if (!stat.isDir) throw new UserError(`not a directory: ${printable(target)}`);
@@ -57,7 +58,8 @@ const SHELL_ONLY: Record<string, ShellOnlyCommand> = {
   pwd: {
     usage: "pwd",
     summary: "print the device directory",
-    run(_words, { state, out }) {
+    positionals: { min: 0, max: 0 },
+    run(_args, { state, out }) {
       out.text(`${printable(state.cwd)}\n`);
       return Promise.resolve();
     },
@@ -65,7 +67,8 @@ const SHELL_ONLY: Record<string, ShellOnlyCommand> = {
   lpwd: {
     usage: "lpwd",
     summary: "print the local directory",
-    run(_words, { state, out }) {
+    positionals: { min: 0, max: 0 },
+    run(_args, { state, out }) {
       out.text(`${printable(state.localCwd)}\n`);
       return Promise.resolve();
     },
@@ -73,9 +76,10 @@ const SHELL_ONLY: Record<string, ShellOnlyCommand> = {
   lcd: {
     usage: "lcd [DIR]",
     summary: "change the local directory (default $HOME)",
+    positionals: { min: 0, max: 1 },
     localPaths: true,
-    async run(words, { state, io }) {
-      const [word] = await expandLocalPaths(state.localCwd, words.slice(0, 1));
+    async run({ positionals }, { state, io }) {
+      const [word] = await expandLocalPaths(state.localCwd, positionals);
       const target = localPath(state, word ?? io.env("HOME") ?? state.localCwd);
       const stat = await Deno.stat(target).catch(() => null);
       if (!stat?.isDirectory) throw new UserError(`no such local directory: ${target}`);
@@ -85,11 +89,12 @@ const SHELL_ONLY: Record<string, ShellOnlyCommand> = {
   lls: {
     usage: "lls [-a] [PATH...]",
     summary: "list local directories (patterns: lls *.py)",
-    options: [ALL_FILES],
+    options: [{ names: ["-a"], kind: "flag", help: "also names starting with '.'" }],
+    positionals: { min: 0, max: Infinity },
     localPaths: true,
-    async run(words, context) {
-      const all = words.includes("-a");
-      const patterns = words.filter((word) => word !== "-a");
+    async run(args, context) {
+      const all = optionFlag(args, "-a");
+      const patterns = args.positionals;
       const paths = patterns.length > 0
         ? await expandLocalPaths(context.state.localCwd, patterns, { dot: all })
         : ["."];
@@ -112,16 +117,18 @@ const SHELL_ONLY: Record<string, ShellOnlyCommand> = {
   ldu: {
     usage: "ldu [DIR]",
     summary: "disk usage of a local directory: each entry's recursive size, then the total",
+    positionals: { min: 0, max: 1 },
     localPaths: true,
-    async run(words, { state, out }) {
-      const directory = localPath(state, words[0] ?? ".");
+    async run({ positionals }, { state, out }) {
+      const [word = "."] = await expandLocalPaths(state.localCwd, positionals);
+      const directory = localPath(state, word);
       let total = 0;
       for (const entry of await localEntries(directory, true)) {
         const size = entry.isDir ? await treeSize(join(directory, entry.name)) : entry.size;
         total += size;
         out.text(`${formatBytes(size).padStart(10)}  ${printable(entry.name)}${entry.isDir ? "/" : ""}\n`);
       }
-      out.text(`${formatBytes(total).padStart(10)}  ${printable(words[0] ?? ".")}\n`);
+      out.text(`${formatBytes(total).padStart(10)}  ${printable(word)}\n`);
     },
   },
 };
@@ -252,25 +259,21 @@ export async function runShellCommand(
 ): Promise<void> {
   const { io, state, device, out } = context;
   const shellOnly = SHELL_ONLY[name];
-  if (shellOnly) {
-    if (words.includes("-h") || words.includes("--help")) {
-      return out.text(`usage: ${shellOnly.usage}\n  ${shellOnly.summary}\n${optionRows(shellOnly.options)}`);
-    }
-    return await shellOnly.run(words, context);
-  }
-  const action = shellAction(name);
-  if (!action) throw new UserError(`${name}: command not found`);
-  const options = [...(action.options ?? []), HELP_OPTION];
-  const { args, help } = parseActionArguments(action, words, options, "");
+  const action = shellOnly ? undefined : shellAction(name);
+  const command = shellOnly ?? action;
+  if (!command) throw new UserError(`${name}: command not found`);
+  const options = [...(command.options ?? []), HELP_OPTION];
+  const { args, help } = parseActionArguments({ ...command, name: action?.name ?? name }, words, options, "");
   if (help) {
-    const description = action.description ? `${action.description}\n` : "";
-    return out.text(`usage: ${action.usage}\n  ${action.summary}\n${description}${optionRows(options)}`);
+    const description = action?.description ? `${action.description}\n` : "";
+    return out.text(`usage: ${command.usage}\n  ${command.summary}\n${description}${optionRows(options)}`);
   }
-  const prepared = await action.prepare?.({ args, io, localCwd: state.localCwd });
-  await action.run({ args, io, device, prepared, cwd: state.cwd, localCwd: state.localCwd, out });
+  if (shellOnly) return await shellOnly.run(args, context);
+  const prepared = await action!.prepare?.({ args, io, localCwd: state.localCwd });
+  await action!.run({ args, io, device, prepared, cwd: state.cwd, localCwd: state.localCwd, out });
 }
 
-function optionRows(options: OptionSpec[] = []): string {
+function optionRows(options: OptionSpec[]): string {
   return options.map((option) => `  ${option.names.join(", ").padEnd(16)}${option.help}\n`).join("");
 }
 

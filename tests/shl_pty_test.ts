@@ -83,12 +83,12 @@ async function scenario(session: string, home: string, prompt: string, bootLine:
   await typeAndWait(session, ["print('pty', 6*7)", "Enter"], "pty 42", ">>>");
   await typeAndWait(session, ["C-s"], prompt, prompt);
   await typeAndWait(session, ["C-k"], "CTRL-e       edit a temporary script in $EDITOR", prompt);
-  await typeAndWait(
-    session,
-    ["mkdir lib && cd lib", "Enter"],
-    "esp32@esp_room1:~/lib $",
-    "esp32@esp_room1:~/lib $",
-  );
+  const lib = "esp32@esp_room1:~/lib $";
+  await typeAndWait(session, ["mkdir lib && cd lib", "Enter"], lib, lib);
+  // CTRL-d in REPL mode: a soft reset; the shell reconnects (no second passphrase over wss) and stays in lib.
+  await typeAndWait(session, ["C-s"], ">>>", ">>>");
+  await typeAndWait(session, ["C-d"], "reconnected to 127.0.0.1:", ">>>");
+  await typeAndWait(session, ["C-s"], lib, lib);
   const exit = await typeAndWait(session, ["exit -r", "Enter"], "exit status 0", "exit status 0");
   assertStringIncludes(exit, "soft reset: 127.0.0.1:");
   assertStringIncludes(exit, "Connection to esp_room1 closed.");
@@ -153,6 +153,7 @@ Deno.test("shl session in a pseudo-terminal over wss: the same session through m
     const shown = await scenario(session, box.cwd, "esp32@esp_room1:~ $", "wss_repl.start(ssl=True)");
     assertStringIncludes(shown, "WebSecREPL with TLSv1.2 connected");
     assert(!shown.includes(HOST_PASS), "the passphrase is not echoed");
+    assert(occurrences(shown, "Enter passphrase") === 1, "the reconnection did not ask again");
     assert(!shown.includes("ENCRYPTION DISABLED"), "no plain-ws warning over wss");
   } finally {
     await tmux("kill-session", "-t", session).catch(() => "");

@@ -239,6 +239,10 @@ Deno.test("shell: globs, &&, > and >>, !cmd, completion, the guide's keys, CTRL-
       assertStringIncludes(reset, `reset: reconnecting to 127.0.0.1:${emu.port} ...`);
       assertStringIncludes(reset, `reconnected to 127.0.0.1:${emu.port}`);
       assertStringIncludes(await step("import os; print(os.getcwd())\r", ">>> "), "/lib");
+      // CTRL-e works in REPL mode too, and gives the REPL back.
+      await Deno.writeTextFile(editor, `#!/bin/sh\nprintf "print('again', 7*6)\\n" > "$1"\n`);
+      const edited = await step("\x05", ">>> ");
+      assertStringIncludes(edited, "again 42");
       // A link that drops unexpectedly (a hard reset typed at the REPL) asks before reconnecting.
       assertStringIncludes(
         await step("import machine; machine.reset()\r", "reconnect? [Y/n] "),

@@ -83,6 +83,23 @@ async function scenario(session: string, home: string, prompt: string, bootLine:
   await typeAndWait(session, ["print('pty', 6*7)", "Enter"], "pty 42", ">>>");
   await typeAndWait(session, ["C-s"], prompt, prompt);
   await typeAndWait(session, ["C-k"], "CTRL-e       edit a temporary script in $EDITOR", prompt);
+  // Keys that show the device: memory, info; CTRL-r finds an earlier line and Enter runs it again.
+  await typeAndWait(session, ["C-n"], "heap", prompt);
+  await typeAndWait(session, ["C-w"], "unique id:", prompt);
+  await tmux("send-keys", "-t", session, "C-r");
+  await typeAndWait(session, ["rm *"], "(reverse-i-search)'rm *': rm *.bin && ls", "rm *.bin && ls", true);
+  await typeAndWait(session, ["Enter"], "rm: no match: *.bin", prompt);
+  // Local commands: lls, and !CMD on the real terminal.
+  await typeAndWait(session, ["lls", "Enter"], "listing.txt", prompt);
+  await typeAndWait(session, ["!echo local-$((6*7))", "Enter"], "local-42", prompt);
+  // A device name with an escape sequence is shown escaped, not obeyed; Shift-Tab lists what Tab completes.
+  await typeAndWait(session, [`exec "open('evil\\x1b[2J.py','w').close()"`, "Enter"], "exec", prompt);
+  await typeAndWait(session, ["ls", "Enter"], "evil\\x1b[2J.py", prompt);
+  await typeAndWait(session, ["cat ", "BTab"], "evil\\x1b[2J.py", "cat");
+  await typeAndWait(session, ["C-u", "rm evil*", "Enter"], "rm evil*", prompt);
+  // Colour on a terminal: the prompt is green.
+  const coloured = await tmux("capture-pane", "-p", "-e", "-t", session);
+  assert(/\x1b\[[0-9;]*32m[^\n]*esp32@esp_room1:~ \$/.test(coloured), `no green prompt:\n${coloured}`);
   const lib = "esp32@esp_room1:~/lib $";
   await typeAndWait(session, ["mkdir lib && cd lib", "Enter"], lib, lib);
   // CTRL-d in REPL mode: a soft reset; the shell reconnects (no second passphrase over wss) and stays in lib.

@@ -229,7 +229,9 @@ export class Shell {
         "!",
         () => runOnTerminal(this.#io, localShell(this.#io, parsed.command), this.#state.localCwd),
       );
-      if (code) this.#error(`!: exit status ${code}`);
+      // 130: the user's CTRL-c ended it, and the terminal already shows ^C.
+      if (code === 130) this.#io.out("\r\n");
+      else if (code) this.#error(`!: exit status ${code}`);
       return false;
     }
     for (const step of parsed.steps) {

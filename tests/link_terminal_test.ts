@@ -7,7 +7,7 @@ import "npm:reflect-metadata@0.2.2";
 import { runCli } from "../lib/cli/run.ts";
 import { deviceActionCommands } from "../lib/actions/table.ts";
 import { openDevice } from "../lib/device/connect.ts";
-import { identify } from "../lib/shell/shell.ts";
+import { identify } from "../lib/shell/header.ts";
 import { recordingIo } from "../lib/ui/io.ts";
 import { assert, assertEquals } from "./helpers/assert.ts";
 import { FAKE_PASSWORD, fakeDevice, login, sendResult, serveRawRepl } from "./helpers/fake_device.ts";

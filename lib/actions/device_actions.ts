@@ -270,7 +270,6 @@ export const reset: DeviceAction = {
   description: "A reset always ends the WebREPL connection; the device is reachable again after boot.py ran.",
   options: [{ names: ["--hard"], kind: "flag", help: "machine.reset() instead of a soft reset (Ctrl-D)" }],
   positionals: { min: 0, max: 0 },
-  inShell: false,
   async run({ args, device, io, out }) {
     const hard = optionFlag(args, "--hard");
     // Ctrl-C clears the line; Ctrl-D on an empty friendly-REPL line is the soft reset.

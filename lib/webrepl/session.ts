@@ -131,6 +131,8 @@ export class WebReplSession {
   #busy = false;
   #state: SessionState = "open";
   #failure: Error | undefined;
+  /** The device is running exec'd code: the one phase in which a Ctrl-C interrupts it and corrupts nothing. */
+  #running = false;
 
   private constructor(ws: WsClient, options: SessionOptions) {
     this.ws = ws;
@@ -237,7 +239,9 @@ export class WebReplSession {
         inactivityMs,
         options.timeoutMs ?? Math.max(this.#answerMs, inactivityMs),
       );
-      const stdout = await this.#readUntilByte(CTRL_D, run, options.onStdout);
+      this.#running = true;
+      const stdout = await this.#readUntilByte(CTRL_D, run, options.onStdout)
+        .finally(() => (this.#running = false));
       run.what = "the error report";
       const error = await this.#readUntilByte(CTRL_D, run);
       await this.#expect(encoder.encode(">"), this.#wait("the raw REPL prompt"));
@@ -248,6 +252,16 @@ export class WebReplSession {
     } finally {
       this.#busy = false;
     }
+  }
+
+  /**
+   * Interrupts the code an exec is running (KeyboardInterrupt on the device; the exec then reports it). False,
+   * and nothing sent, outside that phase: a Ctrl-C in the middle of sending code would corrupt the exchange.
+   */
+  async interrupt(): Promise<boolean> {
+    if (!this.#running) return false;
+    await this.#sendText(Uint8Array.of(CTRL_C));
+    return true;
   }
 
   /** Runs code; a device exception becomes a DeviceExecError carrying the traceback's last line. */

@@ -65,8 +65,7 @@ export async function localSha256(root: string, entry: TreeFile): Promise<string
 }
 
 /** Writes a file through a temporary sibling and a rename, creating missing parents. */
-export async function writeLocal(root: string, path: string, data: Uint8Array): Promise<void> {
-  const full = join(root, path);
+export async function writeLocal(full: string, data: Uint8Array): Promise<void> {
   try {
     await Deno.mkdir(join(full, ".."), { recursive: true });
     await writeFileAtomic(full, data, { mode: 0o644 });

@@ -5,6 +5,7 @@
  * through temporary names and are verified before the rename, so an interrupted sync (Ctrl-C, a dropped link, a
  * full flash) leaves each file old or new, and running it again completes it.
  */
+import { join } from "node:path";
 import { UserError } from "../cli/errors.ts";
 import type { DeviceFiles } from "../ops/files.ts";
 import { remoteJoin } from "../ops/paths.ts";
@@ -21,6 +22,7 @@ import {
 import { InterruptedError, type Io } from "../ui/io.ts";
 import { ProgressBar } from "../ui/progress.ts";
 import { printable } from "../ui/terminal_text.ts";
+import { ancestors } from "./copy.ts";
 import { ALWAYS_SKIPPED_DIRECTORIES, type IgnoreRules } from "./ignore.ts";
 import { localSha256, localTree, readLocal, removeLocal, writeLocal } from "./local.ts";
 import { planSync, type SyncPlan } from "./plan.ts";
@@ -112,7 +114,7 @@ export async function sync(
   };
   if (toHost) {
     await removeLocal(localRoot, removal);
-    for (const dir of plan.newDirectories) await Deno.mkdir(`${localRoot}/${dir}`, { recursive: true });
+    for (const dir of plan.newDirectories) await Deno.mkdir(join(localRoot, dir), { recursive: true });
   } else {
     await removePaths(files, {
       // What an interrupted sync left goes too: the temporary names of files sent but never committed.
@@ -163,7 +165,7 @@ export async function sync(
           entry,
           (done) => bar.update(doneBytes + done, plan.bytes),
         );
-        await writeLocal(localRoot, entry.path, data);
+        await writeLocal(join(localRoot, entry.path), data);
         finished(entry);
       }
     } else {
@@ -191,12 +193,6 @@ export async function sync(
   }
   if (stop) throw new InterruptedError();
   return report;
-}
-
-/** `/a/b` → `/a`, `/a/b`: a `--to` directory is created with its parents. */
-function ancestors(root: string): string[] {
-  const parts = root.split("/").filter((part) => part !== "");
-  return parts.map((_, i) => "/" + parts.slice(0, i + 1).join("/"));
 }
 
 /** Names the device cannot hold, all named before anything changes. */

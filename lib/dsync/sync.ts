@@ -52,12 +52,12 @@ export interface SyncReport {
 }
 
 /**
- * Files in the device's root that its link depends on (boot.py, which usually starts the network and WebREPL;
- * the WebREPL password; the wss key and certificates): never deleted as extras, so `dsync -rf` from a project
- * folder cannot lock the user out.
+ * Files under the device's root that its link depends on (boot.py, which usually starts the network and
+ * WebREPL; the WebREPL password; the wss key, certificates and server): never deleted as extras, so
+ * `dsync -rf` from a project folder cannot lock the user out.
  */
 const LINK_FILES =
-  /^(boot\.py|webrepl_cfg\.py|ssl_config\.py|ROOT_CA_cert\.pem|SSL_key[0-9a-f]*\.(der|pem)|SSL_certificate[0-9a-f]*\.(der|pem))$/;
+  /^(boot\.py|webrepl_cfg\.py|ssl_config\.py|ROOT_CA_cert\.pem|SSL_key[0-9a-f]*\.(der|pem)|SSL_certificate[0-9a-f]*\.(der|pem)|lib\/wss_repl\.py|lib\/wss_helper\.py)$/;
 
 /** LittleFS's and FAT's longest name, in bytes. */
 const NAME_MAX_BYTES = 255;

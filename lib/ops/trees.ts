@@ -67,7 +67,7 @@ export async function deviceTree(
     if (kind === "f ") {
       const [blockSize, free, total] = rest.split(" ").map(Number);
       Object.assign(tree, { blockSize, freeBytes: blockSize * free, totalBytes: blockSize * total });
-    } else if (kind === "x ") tree.exists = false;
+    } else if (line === "x") tree.exists = false;
     else if (kind === "d ") tree.entries.push({ path: JSON.parse(rest), isDir: true, size: 0 });
     else if (kind === "t ") tree.leftovers.push(JSON.parse(rest));
     else {

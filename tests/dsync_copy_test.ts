@@ -88,6 +88,33 @@ Deno.test("put -r, get -r and quoted globs place files as cp -r does and create 
       },
     );
 
+    await t.step("on a terminal one progress bar counts files and bytes, for put -r and dsync", async () => {
+      for (
+        const [args, label] of [[["put", "-r", "proj", "/bar"], "put"], [
+          ["dsync", "proj", "--to", "/bar2"],
+          "dsync",
+        ]]
+      ) {
+        let clock = 0;
+        const io = recordingIo({
+          cwd,
+          env: { XDG_CONFIG_HOME: `${cwd}/config` },
+          stdoutIsTerminal: true,
+          now: () => (clock += 400),
+        });
+        const code = await runCli(
+          [...args as string[], "-t", `127.0.0.1:${emulator.port}`, "-p", "pw"],
+          io,
+          deviceActionCommands(),
+        );
+        assertEquals([code, io.stderr], [0, ""]);
+        assert(new RegExp(`\r${label} [0-4]/4 files \\[[#-]{30}\\] +\\d+% `).test(io.stdout), io.stdout);
+        assert(io.stdout.includes(`\r${label} 4/4 files [${"#".repeat(30)}] 100% `), io.stdout);
+        // A file's line replaces the bar's, which is drawn again below it.
+        assert(io.stdout.includes("\r\x1b[K"), io.stdout);
+      }
+    });
+
     await t.step("a directory without -r is refused, naming the option", async () => {
       const put = await run("put", "proj", "/x");
       assertEquals([put.code, put.stderr], [1, "upydev: proj is a directory (put -r copies directories)\n"]);

@@ -122,7 +122,7 @@ export async function sync(
       directories: removal.directories.map((path) => remoteJoin(deviceRoot, path)),
     });
     await makeDirectories(files, [
-      ...ancestors(deviceRoot),
+      ...(device.exists ? [] : ancestors(deviceRoot)),
       ...plan.newDirectories.map((path) => remoteJoin(deviceRoot, path)),
     ]);
   }

@@ -17,7 +17,7 @@ import {
   TEMPORARY_PREFIX,
   temporaryNameFor,
 } from "./files.ts";
-import { normalizeRemotePath, remoteJoin } from "./paths.ts";
+import { normalizeRemotePath, remoteBasename, remoteDirname, remoteJoin } from "./paths.ts";
 
 /** A file or directory under a tree's root. */
 export interface TreeFile {
@@ -176,8 +176,8 @@ export interface UploadOptions {
 }
 
 /** Files whose verification and rename share one exec: larger batches save round trips, smaller ones flash. */
-const BATCH_FILES = 16;
-export const BATCH_BYTES = 64 * 1024;
+const BATCH_FILES = 32;
+export const BATCH_BYTES = 256 * 1024;
 
 /**
  * Uploads files through their temporary names (WA/WB, or exec for long names) and commits them in batches:
@@ -189,7 +189,7 @@ export async function uploadFiles(
   uploads: Upload[],
   options: UploadOptions = {},
 ): Promise<number> {
-  let batch: { upload: Upload; temporary: string; sha256: string }[] = [];
+  let batch: { upload: Upload; sha256: string }[] = [];
   let batchBytes = 0;
   let committed = 0;
   const commit = async () => {
@@ -214,7 +214,7 @@ export async function uploadFiles(
       const temporary = await temporaryNameFor(upload.target);
       const progress: ProgressCallback = (done) => options.onProgress?.(upload, done);
       await files.transferFor(temporary).put(temporary, data, progress);
-      batch.push({ upload, temporary, sha256: await sha256Hex(data) });
+      batch.push({ upload, sha256: await sha256Hex(data) });
       batchBytes += data.length;
       if (batch.length >= BATCH_FILES || batchBytes >= BATCH_BYTES) await commit();
     }
@@ -234,18 +234,30 @@ export async function uploadFiles(
 
 async function commitBatch(
   files: DeviceFiles,
-  batch: { upload: Upload; temporary: string; sha256: string }[],
+  batch: { upload: Upload; sha256: string }[],
 ): Promise<void> {
-  const rows = batch.map(({ upload, temporary, sha256 }) =>
-    `(${pyStr(temporary)},${pyStr(normalizeRemotePath(upload.target))},${upload.size},'${sha256}')`
+  // Code is the costly part of an exec (the raw-paste window is 128 bytes), so each row is short: names grouped
+  // by directory, the temporary name derived on the device as temporaryNameFor does, the digest in base64.
+  const byDirectory = new Map<string, string[]>();
+  for (const { upload, sha256 } of batch) {
+    const target = normalizeRemotePath(upload.target);
+    const dir = remoteDirname(target);
+    const digest = Uint8Array.fromHex(sha256).toBase64();
+    const rows = byDirectory.get(dir) ?? byDirectory.set(dir, []).get(dir)!;
+    rows.push(`(${pyStr(remoteBasename(target))},${upload.size},b'${digest}')`);
+  }
+  const groups = [...byDirectory].map(([dir, rows]) =>
+    `(${pyStr(dir === "/" ? "" : dir)},[${rows.join(",")}])`
   );
   const failures: [string, number][] = [];
   await streamLines(
     files,
-    `import os,json\n${PY_SHA256_FILE}for t,p,n,x in [${rows.join(",")}]:\n try:h,k=_sha(t)\n` +
-      " except OSError:h,k='',-1\n if h!=x or k!=n:\n  try:os.remove(t)\n  except OSError:pass\n" +
-      "  print(json.dumps([p,k]))\n  continue\n try:os.rename(t,p)\n except OSError:\n" +
-      "  os.remove(p)\n  os.rename(t,p)",
+    `import os,json\n${PY_SHA256_FILE}for d,r in [${groups.join(",")}]:\n for n,s,x in r:\n  p=d+'/'+n\n` +
+      `  t=d+'/${TEMPORARY_PREFIX}'+binascii.hexlify(hashlib.sha256(p.encode()).digest()).decode()[:8]\n` +
+      "  try:h,k=_sha(t)\n  except OSError:h,k='',-1\n" +
+      "  if k!=s or binascii.unhexlify(h)!=binascii.a2b_base64(x):\n   try:os.remove(t)\n   except OSError:pass\n" +
+      "   print(json.dumps([p,k]))\n   continue\n  try:os.rename(t,p)\n  except OSError:\n" +
+      "   os.remove(p)\n   os.rename(t,p)",
     batch.map(({ upload }) => upload.target).join(" "),
     (line) => failures.push(JSON.parse(line)),
   );

@@ -193,6 +193,15 @@ Deno.test("dsync over wss", async (t) => {
       assertEquals(link(after), link(before));
       assert(link(before).length >= 6, link(before).join(" "));
       assert("main.py" in after && !("app" in after), Object.keys(after).join(" "));
+      // Device to host at the root: the password and the private key never land in a project folder.
+      assertEquals((await run("dsync", "rootcopy", "-d")).code, 0);
+      const copied = await localDump(`${box.cwd}/rootcopy`);
+      assert(
+        "boot.py" in copied && "main.py" in copied && "lib/wss_repl.py" in copied,
+        Object.keys(copied).join(" "),
+      );
+      assertEquals(Object.keys(copied).filter((path) => /^(webrepl_cfg\.py|SSL_key)/.test(path)), []);
+      assert(Object.keys(after).some((path) => path.startsWith("SSL_key")));
       // The link still works: wss needs the key and certificates, login the password.
       assertEquals((await run("exec", "print(6*7)")).stdout, "42\n");
     });

@@ -13,7 +13,7 @@ export const dsync: DeviceAction = {
     "Files are compared by size, then by SHA-256 computed on the device; each transfer is verified and " +
     "renamed into place. Ignore rules are gitignore's, from -i and from .upyignore in LOCAL_DIR; .git, " +
     "__pycache__, temporary files and upydev's config files are always ignored, and -rf never deletes the " +
-    "device's boot.py, webrepl_cfg.py, ssl_config.py, key, certificates or lib/wss_*.py. Give LOCAL_DIR before -i.",
+    "device's boot.py, webrepl_cfg.py, ssl_config.py, key, certificates or lib/wss_*.py, and -d never copies its webrepl_cfg.py or key. Give LOCAL_DIR before -i.",
   options: [
     { names: ["-d"], kind: "flag", help: "device to local: LOCAL_DIR receives the device's files" },
     {

@@ -59,6 +59,9 @@ export interface SyncReport {
 const LINK_FILES =
   /^(boot\.py|webrepl_cfg\.py|ssl_config\.py|ROOT_CA_cert\.pem|SSL_key[0-9a-f]*\.(der|pem)|SSL_certificate[0-9a-f]*\.(der|pem)|lib\/wss_repl\.py|lib\/wss_helper\.py)$/;
 
+/** The device's secrets (WebREPL password, private key): `dsync -d` never copies them into a project folder. */
+const SECRET_FILES = /^(webrepl_cfg\.py|SSL_key[0-9a-f]*\.(der|pem))$/;
+
 /** LittleFS's and FAT's longest name, in bytes. */
 const NAME_MAX_BYTES = 255;
 
@@ -75,39 +78,32 @@ export async function sync(
   if (toHost && !device.exists) {
     throw new UserError(`no such directory on the device: ${printable(deviceRoot)}`);
   }
+  const kept = deviceRoot !== "/" ? null : toHost ? SECRET_FILES : LINK_FILES;
   const deviceEntries = device.entries.filter((entry) =>
-    !ignore.ignores(entry.path, entry.isDir) && (toHost || deviceRoot !== "/" || !LINK_FILES.test(entry.path))
+    !ignore.ignores(entry.path, entry.isDir) && !kept?.test(entry.path)
   );
   const [source, target] = toHost ? [deviceEntries, local.entries] : [local.entries, deviceEntries];
   const plan = await planSync(source, target, (entry) => localSha256(localRoot, entry));
   const deletions = request.deleteExtras ? plan.extras : [];
-  const report: SyncReport = {
-    created: [],
-    changed: [],
-    deleted: [],
-    bytes: plan.bytes,
-    dryRun: request.dryRun,
-  };
   if (!toHost) {
     await checkNames(files, plan, request.dryRun);
     checkSpace(plan, target, deletions, device);
   }
-  const lines = [
-    ...plan.created.map((entry) => `new      ${printable(entry.path)}`),
-    ...plan.changed.map((entry) => `changed  ${printable(entry.path)}`),
-    ...deletions.map((entry) => `deleted  ${printable(entry.path)}`),
-  ];
   if (request.dryRun) {
-    for (const line of lines) print(`${line}\n`);
+    for (const entry of plan.created) print(`new      ${printable(entry.path)}\n`);
+    for (const entry of plan.changed) print(`changed  ${printable(entry.path)}\n`);
+    for (const entry of deletions) print(`deleted  ${printable(entry.path)}\n`);
+    const paths = (entries: TreeFile[]) => entries.map((entry) => entry.path);
     return {
-      ...report,
-      created: plan.created.map((entry) => entry.path),
-      changed: plan.changed.map((entry) => entry.path),
-      deleted: deletions.map((entry) => entry.path),
+      created: paths(plan.created),
+      changed: paths(plan.changed),
+      deleted: paths(deletions),
+      bytes: plan.bytes,
+      dryRun: true,
     };
   }
   if (deletions.length > 0) await confirmDeletions(io, print, request, deletions);
-
+  const report: SyncReport = { created: [], changed: [], deleted: [], bytes: plan.bytes, dryRun: false };
   const removal = {
     files: deletions.map((entry) => entry.path),
     directories: request.deleteExtras ? plan.extraDirectories : [],
@@ -130,19 +126,34 @@ export async function sync(
     report.deleted.push(path);
     print(`deleted  ${printable(path)}\n`);
   }
+  await transfer(files, io, print, request, plan, report);
+  return report;
+}
 
+/**
+ * Sends (or fetches) the plan's files under one progress bar over files and bytes, printing a line per file
+ * once it is in place. The first Ctrl-C stops after the current file, the second at once.
+ */
+async function transfer(
+  files: DeviceFiles,
+  io: Io,
+  print: (text: string) => void,
+  { localRoot, deviceRoot, toHost }: SyncRequest,
+  plan: SyncPlan,
+  report: SyncReport,
+): Promise<void> {
   const transfers = [...plan.created, ...plan.changed];
   const isNew = new Set(plan.created);
   const bar = new ProgressBar(io, `dsync 0/${transfers.length} files`);
   let doneBytes = 0;
+  const progress = (done: number) => bar.update(doneBytes + done, plan.bytes);
   const finished = (entry: TreeFile) => {
     doneBytes += entry.size;
     (isNew.has(entry) ? report.created : report.changed).push(entry.path);
-    const count = report.created.length + report.changed.length;
-    bar.label = `dsync ${count}/${transfers.length} files`;
+    bar.label = `dsync ${report.created.length + report.changed.length}/${transfers.length} files`;
     bar.clear();
     print(`${isNew.has(entry) ? "new    " : "changed"}  ${printable(entry.path)}\n`);
-    bar.update(doneBytes, plan.bytes);
+    progress(0);
   };
   let stop = false;
   const stopListening = io.onInterrupt(() => {
@@ -159,40 +170,30 @@ export async function sync(
     if (toHost) {
       for (const entry of transfers) {
         if (stop) break;
-        const data = await downloadKnownFile(
-          files,
-          deviceRoot,
-          entry,
-          (done) => bar.update(doneBytes + done, plan.bytes),
-        );
+        const data = await downloadKnownFile(files, deviceRoot, entry, progress);
         await writeLocal(join(localRoot, entry.path), data);
         finished(entry);
       }
     } else {
       const byTarget = new Map(transfers.map((entry) => [remoteJoin(deviceRoot, entry.path), entry]));
-      await uploadFiles(
-        files,
-        transfers.map((entry) => ({
-          target: remoteJoin(deviceRoot, entry.path),
-          size: entry.size,
-          read: () => readLocal(localRoot, entry.path),
-        })),
-        {
-          onProgress: (_upload, done) => bar.update(doneBytes + done, plan.bytes),
-          onDone: (upload) => finished(byTarget.get(upload.target)!),
-          stopRequested: () => stop,
-        },
-      );
+      const uploads = [...byTarget].map(([target, entry]) => ({
+        target,
+        size: entry.size,
+        read: () => readLocal(localRoot, entry.path),
+      }));
+      await uploadFiles(files, uploads, {
+        onProgress: (_upload, done) => progress(done),
+        onDone: (upload) => finished(byTarget.get(upload.target)!),
+        stopRequested: () => stop,
+      });
     }
   } catch (error) {
-    if (stop) throw new InterruptedError();
-    throw error;
+    throw stop ? new InterruptedError() : error;
   } finally {
     stopListening();
     bar.finish(doneBytes, plan.bytes);
   }
   if (stop) throw new InterruptedError();
-  return report;
 }
 
 /** Names the device cannot hold, all named before anything changes. */

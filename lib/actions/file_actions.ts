@@ -8,9 +8,8 @@ import { optionFlag, optionString } from "../cli/command.ts";
 import type { RemoteStat } from "../ops/files.ts";
 import { remoteBasename, remoteDirname } from "../ops/paths.ts";
 import { dirname } from "node:path";
-import { describeTransfer, downloadFile, uploadFile } from "../ops/transfers.ts";
+import { describeTransfer, downloadFile, readLocalFile, uploadFile } from "../ops/transfers.ts";
 import { getSources, type LocalSource, localSource, putSources } from "../dsync/copy.ts";
-import { readLocal } from "../dsync/local.ts";
 import { expandDevicePaths } from "../glob/device.ts";
 import { expandLocalPaths } from "../glob/local.ts";
 import { hasGlob } from "../glob/pattern.ts";
@@ -129,7 +128,7 @@ export const put: DeviceAction<LocalSource[]> = {
     // A DST naming a file in a missing directory: create the directory, as for several files.
     const parent = into ? target : remoteDirname(target);
     if (parent !== "/" && parent !== context.cwd) await context.device.files.mkdir(parent);
-    const file = { path: source.typed, data: await readLocal(source.path, "") };
+    const file = { ...await readLocalFile(context.io, source.path), path: source.typed };
     const report = await uploadFile(context.device.files, context.io, file, into ? `${target}/` : target);
     context.out.text(`${describeTransfer(report)}\n`);
     return [report];
@@ -156,7 +155,8 @@ export const get: DeviceAction = {
         context.device.files,
         context.io,
         sources,
-        localPath(context, destination ?? "."),
+        context.localCwd,
+        destination ?? ".",
         recursive,
         context.out.text,
       );

@@ -3,10 +3,10 @@
  * things land, missing directories created on the target side, and the same verified, batched transfers as
  * dsync (lib/ops/trees.ts). Skips what dsync always skips (.git, __pycache__, temporary and config files).
  */
-import { basename, join } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { UserError } from "../cli/errors.ts";
-import type { DeviceFiles, RemoteStat } from "../ops/files.ts";
-import { remoteBasename, remoteJoin } from "../ops/paths.ts";
+import type { DeviceFiles } from "../ops/files.ts";
+import { remoteBasename, remoteDirname, remoteJoin } from "../ops/paths.ts";
 import { deviceTree, downloadKnownFile, makeDirectories, type TreeFile, uploadFiles } from "../ops/trees.ts";
 import type { TransferReport } from "../ops/transfers.ts";
 import type { Io } from "../ui/io.ts";
@@ -97,28 +97,35 @@ export async function putSources(
 }
 
 /**
- * Downloads several device files or directories into the local directory `destination` (created with its
- * parents); the same placement rules as putSources.
+ * Downloads several device files or directories into the local directory `destination` (as typed, against
+ * `localCwd`; created with its parents); the same placement rules as putSources.
  */
 export async function getSources(
   files: DeviceFiles,
   io: Io,
   sources: string[],
+  localCwd: string,
   destination: string,
   recursive: boolean,
   print: (text: string) => void,
 ): Promise<TransferReport[]> {
   const stats = await files.statAll(sources);
-  const existing = await Deno.stat(destination).catch(() => null);
+  const existing = await Deno.stat(resolve(localCwd, destination)).catch(() => null);
   if (existing && !existing.isDirectory) throw new UserError(`get: ${destination} is not a local directory`);
-  const downloads: (Transfer & { root: string; entry: TreeFile; local: string })[] = [];
+  const downloads: Download[] = [];
   const directories = [destination];
   for (const [i, stat] of stats.entries()) {
     const source = sources[i];
     if (stat === null) throw new UserError(`no such file or directory on the device: ${printable(source)}`);
     if (!stat.isDir) {
-      const local = join(destination, remoteBasename(source));
-      downloads.push(download(source, local, fileEntry(stat)));
+      const entry = { path: remoteBasename(source), isDir: false, size: stat.size };
+      downloads.push({
+        from: source,
+        root: remoteDirname(source),
+        entry,
+        to: join(destination, entry.path),
+        size: entry.size,
+      });
       continue;
     }
     if (!recursive) {
@@ -132,29 +139,26 @@ export async function getSources(
     const keep = new IgnoreRules([]);
     for (const entry of tree.entries.filter((entry) => !keep.ignores(entry.path, entry.isDir))) {
       if (entry.isDir) directories.push(join(base, entry.path));
-      else {downloads.push({
-          ...download(remoteJoin(source, entry.path), join(base, entry.path), entry),
-          root: source,
-        });}
+      else {
+        const from = remoteJoin(source, entry.path);
+        downloads.push({ from, root: source, entry, to: join(base, entry.path), size: entry.size });
+      }
     }
   }
-  for (const dir of directories) await Deno.mkdir(dir, { recursive: true });
+  for (const dir of directories) await Deno.mkdir(resolve(localCwd, dir), { recursive: true });
   return await transferAll(io, print, downloads, "get", async (onProgress, onDone) => {
     for (const item of downloads) {
       const data = await downloadKnownFile(files, item.root, item.entry, (done) => onProgress(item, done));
-      await writeLocal(item.local, data);
+      await writeLocal(resolve(localCwd, item.to), data);
       onDone(item);
     }
   });
 }
 
-function fileEntry(stat: RemoteStat): TreeFile {
-  return { path: remoteBasename(stat.path), isDir: false, size: stat.size };
-}
-
-function download(from: string, local: string, entry: TreeFile) {
-  const root = from.slice(0, from.length - entry.path.length) || "/";
-  return { from, to: local, size: entry.size, root, entry, local };
+/** A device file to fetch: where it is (its tree's root and its entry there) and where it goes, as shown. */
+interface Download extends Transfer {
+  root: string;
+  entry: TreeFile;
 }
 
 /** Runs transfers under one progress bar over all their bytes, printing a line per file as it completes. */

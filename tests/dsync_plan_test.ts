@@ -3,6 +3,9 @@ import { IgnoreRules } from "../lib/dsync/ignore.ts";
 import { planSync, summaryLine } from "../lib/dsync/plan.ts";
 import type { TreeFile } from "../lib/ops/trees.ts";
 import { UserError } from "../lib/cli/errors.ts";
+import { runCli } from "../lib/cli/run.ts";
+import { deviceActionCommands } from "../lib/actions/table.ts";
+import { recordingIo } from "../lib/ui/io.ts";
 import { assertEquals, assertRejects } from "./helpers/assert.ts";
 
 Deno.test("ignore rules: gitignore's anchoring, directory-only rules, negation and the last match winning", () => {
@@ -117,4 +120,24 @@ Deno.test("plan: a file on one side that is a directory on the other is named be
 
 Deno.test("summary line: upydev's words", () => {
   assertEquals(summaryLine(3, 1, 0), "3 new files, 1 files changed, 0 files deleted");
+});
+
+Deno.test("dsync -i does not silently take LOCAL_DIR for a pattern (checked before any connection)", async () => {
+  const cwd = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(`${cwd}/src`);
+    const run = async (...args: string[]) => {
+      const io = recordingIo({ cwd, env: { XDG_CONFIG_HOME: `${cwd}/config` } });
+      // Port 9 (discard) on loopback: nothing listens, so reaching the device would fail differently.
+      const code = await runCli([...args, "-t", "127.0.0.1:9", "-p", "pw"], io, deviceActionCommands());
+      return [code, io.stderr];
+    };
+    assertEquals(await run("dsync", "-i", "*.md", "src"), [
+      2,
+      "upydev: -i took 'src' as a pattern: give LOCAL_DIR before -i (dsync src -i PATTERN...), " +
+      "or write 'src/' to ignore that directory\n",
+    ]);
+  } finally {
+    await Deno.remove(cwd, { recursive: true });
+  }
 });

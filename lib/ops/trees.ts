@@ -78,9 +78,7 @@ export async function deviceTree(
   // `f` reports statvfs first (of `/` when the root is missing); `x` says the root is missing.
   await streamLines(
     files,
-    `import os,json\n${PY_SHA256_FILE}S=(${skip}${
-      skip ? "," : ""
-    })\ndef _w(p,r):\n for e in os.ilistdir(p):\n` +
+    `import os,json\n${PY_SHA256_FILE}S=[${skip}]\ndef _w(p,r):\n for e in os.ilistdir(p):\n` +
       "  n=e[0]\n  if n in S:continue\n  f=(p if p!='/' else '')+'/'+n\n  q=json.dumps(r+n)\n" +
       `  if n.startswith(${pyStr(TEMPORARY_PREFIX)}):print('t',q)\n` +
       "  elif e[1]&0x4000:print('d',q);_w(f,r+n+'/')\n  else:print(*_sha(f),q)\n" +

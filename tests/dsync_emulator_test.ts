@@ -251,6 +251,32 @@ Deno.test("an interrupted dsync leaves each file old or new, and running it agai
       assert(sent > 0 && sent < 56, `${sent} files on the device`);
     });
 
+    await t.step("a second Ctrl-C stops in the middle of a file, which stays old or new", async () => {
+      let clock = 0;
+      const io = recordingIo({
+        cwd,
+        env: { XDG_CONFIG_HOME: `${cwd}/config` },
+        stdoutIsTerminal: true,
+        now: () => (clock += 2000),
+      });
+      const running = runCli(
+        ["dsync", "src", "--to", "/app", "-t", `127.0.0.1:${emulator.port}`, "-p", "pw"],
+        io,
+        deviceActionCommands(),
+      );
+      // The progress bar appears with the first bytes of the first file: interrupt twice during it.
+      let finished = false;
+      running.finally(() => (finished = true));
+      while (!io.stdout.includes("\rdsync 0/") && !finished) {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+      io.interrupt();
+      io.interrupt();
+      assertEquals(await running, 130);
+      assert(io.stderr.endsWith("upydev: interrupted\n"), io.stderr);
+      oldOrNew(await deviceDump(emulator, "/app"), {}, wanted);
+    });
+
     await t.step(
       "a link dropped mid-transfer fails the sync; no file is partial under its name",
       async () => {

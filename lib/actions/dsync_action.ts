@@ -7,7 +7,7 @@ import { UsageError } from "../cli/errors.ts";
 import { hasGlob } from "../glob/pattern.ts";
 import { type DeviceAction, devicePath, localPath, type PrepareContext } from "./action.ts";
 
-export const dsync: DeviceAction<{ localRoot: string; ignore: IgnoreRules }> = {
+export const dsync: DeviceAction = {
   name: "dsync",
   summary: "sync a local directory to the device, sending only what changed (-d: device to local)",
   usage: "dsync [LOCAL_DIR] [-d] [-rf] [-n] [--to DEVICE_DIR] [--yes] [-i PATTERN...]",
@@ -36,23 +36,24 @@ export const dsync: DeviceAction<{ localRoot: string; ignore: IgnoreRules }> = {
   ],
   positionals: { min: 0, max: 1 },
   async prepare(context) {
-    const { args } = context;
-    const patterns = args.options["-i"];
-    if (Array.isArray(patterns) && args.positionals.length === 0) {
+    const patterns = context.args.options["-i"];
+    if (Array.isArray(patterns) && context.args.positionals.length === 0) {
       await refuseSwallowedDirectory(context, patterns);
     }
-    const localRoot = localPath(context, args.positionals[0] ?? ".");
-    return { localRoot, ignore: await IgnoreRules.load(localRoot, Array.isArray(patterns) ? patterns : []) };
   },
   async run(context) {
     const { args } = context;
+    // Here, not in prepare: a group run gives each device its own local directory.
+    const localRoot = localPath(context, args.positionals[0] ?? ".");
+    const patterns = args.options["-i"];
     const report = await sync(context.device.files, context.io, (text) => context.out.text(text), {
-      ...context.prepared,
+      localRoot,
       deviceRoot: devicePath(context, optionString(args, "--to") ?? "/"),
       toHost: optionFlag(args, "-d"),
       deleteExtras: optionFlag(args, "-rf"),
       dryRun: optionFlag(args, "-n"),
       confirmed: optionFlag(args, "--yes"),
+      ignore: await IgnoreRules.load(localRoot, Array.isArray(patterns) ? patterns : []),
     });
     context.out.text(
       `${summaryLine(report.created.length, report.changed.length, report.deleted.length)}${

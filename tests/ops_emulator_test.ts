@@ -138,14 +138,12 @@ Deno.test("ops commands against the emulator", async (t) => {
       assert(io.stderr.startsWith(`connected to 127.0.0.1:${emulator.port} (Ctrl-] to quit)`), io.stderr);
     });
 
-    await t.step("missing destination directory", async () => {
+    await t.step("a missing destination directory is created", async () => {
       await Deno.writeTextFile(`${dir}/small`, "1");
-      const result = await run("put", `${dir}/small`, "/nodir/x.py");
-      assertEquals(result.code, 1);
-      assertEquals(
-        result.stderr,
-        "upydev: destination directory /nodir does not exist on the device (create it with mkdir)\n",
-      );
+      const result = await run("put", `${dir}/small`, "/nodir/deeper/x.py");
+      assertEquals([result.code, result.stderr], [0, ""]);
+      assertEquals((await run("cat", "/nodir/deeper/x.py")).stdout, "1");
+      assertEquals((await run("rm", "-r", "/nodir")).code, 0);
     });
 
     await t.step(

@@ -6,16 +6,13 @@ import { UsageError, UserError } from "../cli/errors.ts";
 import type { OptionSpec } from "../cli/command.ts";
 import { optionFlag, optionString } from "../cli/command.ts";
 import type { RemoteStat } from "../ops/files.ts";
-import { remoteBasename } from "../ops/paths.ts";
-import {
-  describeTransfer,
-  downloadFile,
-  type LocalFile,
-  readLocalFile,
-  uploadFile,
-} from "../ops/transfers.ts";
+import { remoteBasename, remoteDirname } from "../ops/paths.ts";
+import { dirname } from "node:path";
+import { describeTransfer, downloadFile, readLocalFile, uploadFile } from "../ops/transfers.ts";
+import { getSources, type LocalSource, localSource, putSources } from "../dsync/copy.ts";
 import { expandDevicePaths } from "../glob/device.ts";
 import { expandLocalPaths } from "../glob/local.ts";
+import { hasGlob } from "../glob/pattern.ts";
 import { printable } from "../ui/terminal_text.ts";
 import { type ActionContext, type ActionOutput, type DeviceAction, devicePath, localPath } from "./action.ts";
 import { columns, formatBytes } from "./format.ts";
@@ -104,74 +101,83 @@ export const head: DeviceAction = {
   },
 };
 
-export const put: DeviceAction<LocalFile[]> = {
+export const put: DeviceAction<LocalSource[]> = {
   name: "put",
-  summary: "upload files to the device (verified by size and SHA-256)",
-  usage: "put SRC [DST]",
+  summary: "upload files to the device (verified by size and SHA-256; -r: directories)",
+  usage: "put [-r] SRC [DST]",
   description: "DST defaults to the current device directory; a DST that is a directory on the device " +
-    "receives SRC's name. SRC may be a pattern ('*.py'): DST is then a device directory.",
-  options: [{
-    names: ["--in-place"],
-    kind: "flag",
-    help: "when the flash has no room for two copies, remove the old file first (lost if the upload fails)",
-  }],
+    "receives SRC's name. SRC may be a pattern ('src/*.py'), or a directory with -r: DST is then a device " +
+    "directory. Missing directories on the device are created.",
+  options: [
+    { names: ["-r"], kind: "flag", help: "copy directories and everything in them" },
+    {
+      names: ["--in-place"],
+      kind: "flag",
+      help: "when the flash has no room for two copies, remove the old file first (lost if the upload fails)",
+    },
+  ],
   positionals: { min: 1, max: 2 },
   async prepare(context) {
+    const recursive = optionFlag(context.args, "-r");
     const sources = await expandLocalPaths(context.localCwd, context.args.positionals.slice(0, 1));
-    const files = [];
-    for (const source of sources) {
-      files.push({ ...await readLocalFile(context.io, localPath(context, source)), path: source });
-    }
-    return files;
+    return await Promise.all(
+      sources.map((source) => localSource(source, localPath(context, source), recursive)),
+    );
   },
   async run(context) {
+    const [source, ...more] = context.prepared;
     const destination = context.args.positionals[1];
-    const target = destination === undefined ? `${context.cwd}/` : devicePath(context, destination) +
-      (destination.endsWith("/") || context.prepared.length > 1 ? "/" : "");
-    if (context.prepared.length > 1 && !(await context.device.files.stat(target))?.isDir) {
-      throw new UserError(`put: ${printable(target)} is not a directory on the device`);
+    const target = destination === undefined ? context.cwd : devicePath(context, destination);
+    if (more.length > 0 || source.isDir || hasGlob(context.args.positionals[0])) {
+      return await putSources(context.device.files, context.io, context.prepared, target, context.out.text);
     }
-    const reports = [];
-    for (const file of context.prepared) {
-      const report = await uploadFile(context.device.files, context.io, file, target, {
-        inPlace: optionFlag(context.args, "--in-place"),
-      });
-      context.out.text(`${describeTransfer(report)}\n`);
-      reports.push(report);
-    }
-    return reports;
+    const into = destination === undefined || destination.endsWith("/");
+    // A DST naming a file in a missing directory: create the directory, as for several files.
+    const parent = into ? target : remoteDirname(target);
+    if (parent !== "/" && parent !== context.cwd) await context.device.files.mkdir(parent);
+    const file = { ...await readLocalFile(context.io, source.path), path: source.typed };
+    const report = await uploadFile(context.device.files, context.io, file, into ? `${target}/` : target, {
+      inPlace: optionFlag(context.args, "--in-place"),
+    });
+    context.out.text(`${describeTransfer(report)}\n`);
+    return [report];
   },
 };
 
 export const get: DeviceAction = {
   name: "get",
-  summary: "download a file from the device",
-  usage: "get SRC [DST]",
+  summary: "download files from the device (-r: directories)",
+  usage: "get [-r] SRC [DST]",
   description: "DST defaults to SRC's name in the current local directory; a local directory receives " +
-    "SRC's name. SRC may be a pattern ('*.log'): DST is then a local directory.",
+    "SRC's name. SRC may be a pattern ('/logs/*.txt'), or a directory with -r: DST is then a local " +
+    "directory. Missing local directories are created.",
+  options: [{ names: ["-r"], kind: "flag", help: "copy directories and everything in them" }],
   positionals: { min: 1, max: 2 },
   async run(context) {
     const [pattern, destination] = context.args.positionals;
     const sources = (await expandDevicePaths(context, [pattern])).map((source) =>
       devicePath(context, source)
     );
-    if (sources.length > 1 && destination !== undefined) {
-      const stat = await Deno.stat(localPath(context, destination)).catch(() => null);
-      if (!stat?.isDirectory) throw new UserError(`get: ${destination} is not a local directory`);
-    }
-    const reports = [];
-    for (const source of sources) {
-      const report = await downloadFile(
+    const recursive = optionFlag(context.args, "-r");
+    if (sources.length > 1 || recursive || hasGlob(pattern)) {
+      return await getSources(
         context.device.files,
         context.io,
-        source,
-        destination ?? remoteBasename(source),
+        sources,
         context.localCwd,
+        destination ?? ".",
+        recursive,
+        context.out.text,
       );
-      context.out.text(`${describeTransfer({ ...report, from: printable(report.from) })}\n`);
-      reports.push(report);
     }
-    return reports;
+    const local = destination ?? remoteBasename(sources[0]);
+    if (destination !== undefined) {
+      const path = localPath(context, destination);
+      await Deno.mkdir(destination.endsWith("/") ? path : dirname(path), { recursive: true });
+    }
+    const report = await downloadFile(context.device.files, context.io, sources[0], local, context.localCwd);
+    context.out.text(`${describeTransfer({ ...report, from: printable(report.from) })}\n`);
+    return [report];
   },
 };
 

@@ -388,11 +388,9 @@ export class DeviceFiles {
     const decoder = new TextDecoder();
     try {
       await this.session.exec(
-        "import os,hashlib,binascii,json\nb=bytearray(1024)\nm=memoryview(b)\ndef _h(p):\n" +
+        `import os,json\n${PY_SHA256_FILE}def _h(p):\n` +
           " if os.stat(p)[0]&0x4000:\n  for e in os.ilistdir(p):_h((p if p!='/' else '')+'/'+e[0])\n  return\n" +
-          " h=hashlib.sha256()\n n=0\n with open(p,'rb') as f:\n  while 1:\n   k=f.readinto(b)\n" +
-          "   if not k:break\n   h.update(m[:k])\n   n+=k\n" +
-          " print(binascii.hexlify(h.digest()).decode(),n,json.dumps(p))\n" +
+          " print(*_sha(p),json.dumps(p))\n" +
           `for p in (${targets.map(pyStr).join(",")},):_h(p)`,
         { onStdout: (bytes) => take(decoder.decode(bytes, { stream: true })) },
       );
@@ -433,8 +431,16 @@ export interface FileHash {
   sha256: string;
 }
 
+/**
+ * Python defining `_sha(p)`: the hex SHA-256 and the size of a file, read 1 KiB at a time so the heap use does
+ * not grow with the file. Every program that hashes device files streams through this one loop.
+ */
+export const PY_SHA256_FILE = "import hashlib,binascii\nb=bytearray(1024)\nm=memoryview(b)\ndef _sha(p):\n" +
+  " h=hashlib.sha256()\n n=0\n with open(p,'rb') as f:\n  while 1:\n   k=f.readinto(b)\n" +
+  "   if not k:break\n   h.update(m[:k])\n   n+=k\n return binascii.hexlify(h.digest()).decode(),n\n";
+
 /** `HEX SIZE "PATH"`: the path last and JSON-quoted, so any name survives. */
-function parseHashLine(line: string): FileHash {
+export function parseHashLine(line: string): FileHash {
   const match = /^([0-9a-f]{64}) (\d+) (".*")$/.exec(line);
   if (!match) {
     throw new UserError(`unexpected shasum line from the device: ${JSON.stringify(line.slice(0, 80))}`);
@@ -442,13 +448,8 @@ function parseHashLine(line: string): FileHash {
   return { sha256: match[1], size: Number(match[2]), path: parseDeviceReply(match[3], "shasum", isString) };
 }
 
-/** Sets `s` (size) and `x` (SHA-256 hex) of the file `t`, reading it in 1 KiB pieces (the device's heap is small). */
-const HASH_FILE_PY = "h=hashlib.sha256()\nb=bytearray(1024)\nm=memoryview(b)\n" +
-  "with open(t,'rb') as f:\n while 1:\n  n=f.readinto(b)\n  if not n:break\n  h.update(m[:n])\n" +
-  "s=os.stat(t)[6]\nx=binascii.hexlify(h.digest()).decode()\n";
-
-/** Hidden names of uploads in progress; one left behind is from an interrupted run. */
-const TEMPORARY_PREFIX = ".upytmp-";
+/** Sets `s` (size) and `x` (SHA-256 hex) of the file `t`, with the one hash loop. */
+const HASH_FILE_PY = `${PY_SHA256_FILE}x,s=_sha(t)\n`;
 
 /**
  * Refuses an upload the flash cannot hold before any byte is sent. The new copy is written beside the old one
@@ -469,11 +470,14 @@ function checkRoom(plan: PutPlan, size: number): void {
   throw new UserError(`device flash full: ${plan.target} needs ${need} bytes and ${plan.free} are free`);
 }
 
+/** How every temporary upload name starts, so a sync can recognise (and clean up) what an interrupted one left. */
+export const TEMPORARY_PREFIX = ".upytmp-";
+
 /**
  * Short and derived from the target: it fits WA/WB's 63-byte name field even when the final name does not
  * (the rename has no such limit), and a retry reuses the same name instead of leaving another.
  */
-async function temporaryNameFor(target: string): Promise<string> {
+export async function temporaryNameFor(target: string): Promise<string> {
   const dir = remoteDirname(target);
   const tag = (await sha256Hex(new TextEncoder().encode(target))).slice(0, 8);
   return `${dir === "/" ? "" : dir}/${TEMPORARY_PREFIX}${tag}`;

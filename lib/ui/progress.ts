@@ -15,7 +15,7 @@ export interface ProgressOptions {
 
 export class ProgressBar {
   readonly #io: Io;
-  readonly #label: string;
+  #label: string;
   readonly #delayMs: number;
   readonly #intervalMs: number;
   readonly #width: number;
@@ -40,6 +40,19 @@ export class ProgressBar {
     if (this.#lastDraw !== undefined && now - this.#lastDraw < this.#intervalMs && done < total) return;
     this.#lastDraw = now;
     this.#draw(done, total, now);
+  }
+
+  /** A new label, shown from the next redraw (`dsync 3/40 files`). */
+  set label(label: string) {
+    this.#label = label;
+  }
+
+  /** Erases the bar's line (if drawn), so a line of text can take its place; the next update redraws it. */
+  clear(): void {
+    if (!this.#drawn) return;
+    this.#io.out("\r\x1b[K");
+    this.#drawn = false;
+    this.#lastDraw = undefined;
   }
 
   /** Draws the final state (if the bar was shown) and ends the line. */

@@ -1,17 +1,29 @@
 /**
  * Device actions, each defined once. The CLI (`upydev ls /lib`), the shell (`ls lib` inside `shl`), group runs
- * and `--json` all run the same definition against an open device, the way mpremote writes each operation once
- * on top of exec. An action never opens a connection itself: its front end hands it one.
+ * (`-@ a b c`, `-G`, `-GP`: lib/groups) and `--json` all run the same definition against an open device, the way
+ * mpremote writes each operation once on top of exec. An action never opens a connection itself: its front end
+ * hands it one, and its result as data is what `--json` prints.
  */
-import type { CommandSpec, OptionSpec, ParsedArgs } from "../cli/command.ts";
+import { type CommandSpec, optionFlag, type OptionSpec, type ParsedArgs } from "../cli/command.ts";
+import { UsageError } from "../cli/errors.ts";
+import { JSON_OPTION } from "../cli/parse.ts";
 import type { DeviceConnection, OpenDeviceOptions } from "../device/connect.ts";
 import type { DeviceTarget } from "../device/target.ts";
-import { withDevice } from "../device/use_device.ts";
+import { connectTarget } from "../device/use_device.ts";
+import { capturingIo, runGroup } from "../groups/run.ts";
+import {
+  describeFailure,
+  deviceAddress,
+  deviceLabel,
+  type DeviceReport,
+  jsonDocument,
+  jsonReport,
+} from "../groups/report.ts";
 import { DeviceFiles, type DeviceFilesOptions } from "../ops/files.ts";
 import { normalizeRemotePath, remoteJoin } from "../ops/paths.ts";
 import type { TransportInfo } from "../transport/stream.ts";
 import { type Painter, painter } from "../ui/colour.ts";
-import type { Io } from "../ui/io.ts";
+import { InterruptedError, type Io } from "../ui/io.ts";
 import type { WebReplSession } from "../webrepl/session.ts";
 import { isAbsolute, resolve } from "node:path";
 
@@ -68,6 +80,10 @@ export interface DeviceAction<Prepared = undefined> {
   positionals: { min: number; max: number };
   /** False for actions that take over the terminal themselves (`repl`: the shell has CTRL-s for it). */
   inShell?: boolean;
+  /** The action is the terminal (`repl`): one device only, no `--json`. */
+  terminal?: boolean;
+  /** In a group run, each device's local files go to (and come from) a folder named after it (`get`). */
+  localFilesPerDevice?: boolean;
   /** Local work before any connection (reading files to upload), so a typo costs no device round trip. */
   prepare?(context: PrepareContext): Promise<Prepared>;
   /** Runs against the open device; returns the action's result as data. */
@@ -104,7 +120,10 @@ export interface ActionCommandDeps {
   files?: DeviceFilesOptions;
 }
 
-/** The CLI's form of an action: resolve the device, connect, run once, close. */
+/**
+ * The CLI's form of an action: resolve the devices, prepare once, then on each device connect, run, close.
+ * One device runs as before; a selection of several (or a group) runs through lib/groups.
+ */
 export function actionCommand(action: DeviceAction<unknown>, deps: ActionCommandDeps = {}): CommandSpec {
   return {
     name: action.name,
@@ -112,32 +131,92 @@ export function actionCommand(action: DeviceAction<unknown>, deps: ActionCommand
     summary: action.summary,
     usage: action.usage,
     description: action.description,
-    options: action.options,
+    options: action.terminal ? action.options : [...(action.options ?? []), JSON_OPTION],
     positionals: action.positionals,
     device: true,
     async run(context) {
       const { args, io } = context;
+      const json = optionFlag(args, "--json");
       const localCwd = io.cwd();
+      const selection = await context.resolveSelection();
+      if (action.terminal && selection.kind === "group") {
+        throw new UsageError(`'${action.name}' takes over the terminal: it works on one device`);
+      }
       const prepared = await action.prepare?.({ args, io, localCwd });
-      await withDevice(context, async (connection, target) => {
-        await action.run({
-          args,
-          io,
-          localCwd,
-          cwd: "/",
-          prepared,
-          device: openedDevice(connection, target, deps.files),
-          out: {
-            text: (text) => io.out(text),
-            bytes: (bytes) => io.outBytes(bytes),
-            terminal: io.stdoutIsTerminal,
-            width: terminalWidth(),
-            paint: painter(io, io.stdoutIsTerminal),
-          },
+      /** One device, end to end; `deviceIo` carries its output and its Ctrl-C. */
+      const runOn = async (target: DeviceTarget, deviceIo: Io, width: number, group: boolean) => {
+        const connection = await connectTarget(context, target, deps.connect);
+        let interrupted = false;
+        const stopListening = deviceIo.onInterrupt(() => {
+          interrupted = true;
+          void connection.close();
         });
-      }, deps.connect);
+        try {
+          return await action.run({
+            args,
+            io: deviceIo,
+            localCwd: group && action.localFilesPerDevice
+              ? await deviceFolder(localCwd, deviceLabel(target))
+              : localCwd,
+            cwd: "/",
+            prepared,
+            device: openedDevice(connection, target, deps.files),
+            out: {
+              text: (text) => deviceIo.out(text),
+              bytes: (bytes) => deviceIo.outBytes(bytes),
+              terminal: io.stdoutIsTerminal && !json,
+              width,
+              paint: painter(io, io.stdoutIsTerminal && !json),
+            },
+          });
+        } catch (error) {
+          throw interrupted ? new InterruptedError() : error;
+        } finally {
+          stopListening();
+          await connection.close();
+        }
+      };
+      if (selection.kind === "group") {
+        return await runGroup({
+          io,
+          targets: selection.targets,
+          jobs: selection.jobs,
+          json,
+          width: terminalWidth(),
+          task: (device) => runOn(device.target, device.io, device.width, true),
+        });
+      }
+      const [target] = selection.targets;
+      if (!json) {
+        await runOn(target, io, terminalWidth(), false);
+        return;
+      }
+      const capture = capturingIo(io);
+      const report: DeviceReport = {
+        device: deviceLabel(target),
+        address: deviceAddress(target),
+        status: "ok",
+      };
+      const start = io.now();
+      try {
+        report.result = await runOn(target, capture.io, terminalWidth(), false);
+      } catch (error) {
+        Object.assign(report, { status: "failed", ...describeFailure(error) });
+        throw error;
+      } finally {
+        report.ms = io.now() - start;
+        report.output = capture.output();
+        io.out(jsonDocument(jsonReport(report)));
+      }
     },
   };
+}
+
+/** `get` over a group: each device's files land in a folder named after it. */
+async function deviceFolder(localCwd: string, name: string): Promise<string> {
+  const folder = resolve(localCwd, name);
+  await Deno.mkdir(folder, { recursive: true });
+  return folder;
 }
 
 /** Columns of the terminal on stdout; 80 when there is none. */

@@ -141,8 +141,10 @@ export const get: DeviceAction = {
   summary: "download a file from the device",
   usage: "get SRC [DST]",
   description: "DST defaults to SRC's name in the current local directory; a local directory receives " +
-    "SRC's name. SRC may be a pattern ('*.log'): DST is then a local directory.",
+    "SRC's name. SRC may be a pattern ('*.log'): DST is then a local directory. Over several devices each\n" +
+    "device's files go into a local folder named after it (./NAME/DST).",
   positionals: { min: 1, max: 2 },
+  localFilesPerDevice: true,
   async run(context) {
     const [pattern, destination] = context.args.positionals;
     const sources = (await expandDevicePaths(context, [pattern])).map((source) =>

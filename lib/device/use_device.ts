@@ -7,14 +7,27 @@ import { type DeviceConnection, openDevice, type OpenDeviceOptions, type TlsCred
 import type { DeviceTarget } from "./target.ts";
 import type { Io } from "../ui/io.ts";
 
+/**
+ * Decrypted host credentials of this run, by config directory and passphrase: a group run over many wss
+ * devices asks for the passphrase once and decrypts the key once. Keyed by the run's Io, so they go with it;
+ * a failure is not kept, so a mistyped passphrase can be typed again.
+ */
+const credentialsOfRun = new WeakMap<Io, Map<string, Promise<TlsCredentials>>>();
+
 /** The host's CA, certificate and decrypted key; the PKI is imported only when a wss link needs it. */
-async function hostTlsCredentials(
-  configDir: string,
-  io: Io,
-  target: DeviceTarget,
-): Promise<TlsCredentials> {
-  const { loadHostTlsCredentials } = await import("../pki/mod.ts");
-  return await loadHostTlsCredentials(configDir, io, target.passphrase);
+function hostTlsCredentials(configDir: string, io: Io, target: DeviceTarget): Promise<TlsCredentials> {
+  const cache = credentialsOfRun.get(io) ?? new Map<string, Promise<TlsCredentials>>();
+  credentialsOfRun.set(io, cache);
+  const key = `${configDir}\0${target.passphrase ?? ""}`;
+  let credentials = cache.get(key);
+  if (!credentials) {
+    credentials = import("../pki/mod.ts").then(({ loadHostTlsCredentials }) =>
+      loadHostTlsCredentials(configDir, io, target.passphrase)
+    );
+    cache.set(key, credentials);
+    credentials.catch(() => cache.delete(key));
+  }
+  return credentials;
 }
 
 export async function connectTarget(

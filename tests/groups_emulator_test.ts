@@ -77,11 +77,11 @@ Deno.test("group runs over three emulated devices (ws, ws, wss) and a dead addre
         `dead | error: cannot connect to 127.0.0.1:${dead}: connection refused (is WebREPL running there?)\n`,
       );
       const table = result.stderr.slice(result.stderr.indexOf("device  status"));
-      assertMatch(table, /^device  status {4}time  error\n/);
+      assertMatch(table, /^device {2}status {4}time {2}error\n/);
       for (const name of ["e1", "e2", "e3"]) {
         assertMatch(table, new RegExp(`\\n${name} {6}ok {6} *\\d+\\.\\d\\d s\\n`));
       }
-      assertMatch(table, /\ndead {4}failed +\d+\.\d\d s  cannot connect to .*connection refused/);
+      assertMatch(table, /\ndead {4}failed +\d+\.\d\d s {2}cannot connect to .*connection refused/);
       assertStringIncludes(table, "3 of 4 devices succeeded\n");
     });
 

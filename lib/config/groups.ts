@@ -33,14 +33,17 @@ export function expandBraces(word: string): string[] {
   if (!match) return [word];
   const before = word.slice(0, match.index);
   const after = word.slice(match.index + match[0].length);
-  const words = braceItems(match[1]).flatMap((item) => expandBraces(before + item + after));
+  const items = braceItems(match[1]);
+  // Not a brace expression: kept as it is (as a shell keeps `{x}`), the rest still expands.
+  if (!items) return expandBraces(after).map((rest) => before + match[0] + rest);
+  const words = items.flatMap((item) => expandBraces(before + item + after));
   if (words.length > MAX_EXPANSION) {
     throw new UserError(`'${word}' expands to more than ${MAX_EXPANSION} names`, { exitCode: 2 });
   }
   return words;
 }
 
-function braceItems(inside: string): string[] {
+function braceItems(inside: string): string[] | undefined {
   const numbers = /^(-?\d+)\.\.(-?\d+)$/.exec(inside);
   if (numbers) {
     const [from, to] = [Number(numbers[1]), Number(numbers[2])];
@@ -61,9 +64,7 @@ function braceItems(inside: string): string[] {
     for (let code = from; code !== to + step; code += step) items.push(String.fromCharCode(code));
     return items;
   }
-  if (inside.includes(",")) return inside.split(",");
-  // Not a brace expression (a shell leaves `{x}` alone too).
-  return [`{${inside}}`];
+  return inside.includes(",") ? inside.split(",") : undefined;
 }
 
 export interface NamedGroup {

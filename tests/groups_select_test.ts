@@ -3,7 +3,9 @@
  * commands (mkg, mgg, mksg, see, gg) and the group run's output: prefixed lines, the summary, exit codes.
  */
 import { assert, assertEquals, assertRejects, assertThrows } from "./helpers/assert.ts";
+import "npm:reflect-metadata@0.2.2";
 import { type Sandbox, sandbox } from "./helpers/cli.ts";
+import { hostWithCa } from "./helpers/wss.ts";
 import type { ParsedArgs } from "../lib/cli/command.ts";
 import { UserError } from "../lib/cli/errors.ts";
 import { expandBraces } from "../lib/config/groups.ts";
@@ -298,4 +300,60 @@ Deno.test("a group run never lets one device stop the others, bounds concurrency
     ],
   );
   assertEquals(document.devices[0].address, "ws://a.local:8266");
+});
+
+Deno.test("--json on one device that cannot be reached: the document says why, stderr has the line, exit 1", async () => {
+  const box = await sandbox();
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  try {
+    const result = await box.run("ls", "--json", "-t", `127.0.0.1:${port}`, "-p", "pw");
+    const message = `cannot connect to 127.0.0.1:${port}: connection refused (is WebREPL running there?)`;
+    assertEquals([result.code, result.stderr], [1, `upydev: ${message}\n`]);
+    const document = JSON.parse(result.stdout);
+    assertEquals(
+      { ...document, ms: typeof document.ms },
+      {
+        device: "127.0.0.1",
+        address: `ws://127.0.0.1:${port}`,
+        ok: false,
+        status: "failed",
+        ms: "number",
+        result: null,
+        output: "",
+        error: message,
+      },
+    );
+    const repl = await box.run("repl", "-@", "a", "b");
+    assertEquals(repl.code, 1);
+    await box.run("config", "-t", "10.9.9.1", "-p", "x", "-@", "a", "-gg");
+    await box.run("config", "-t", "10.9.9.2", "-p", "x", "-@", "b", "-gg");
+    const both = await box.run("repl", "-@", "a", "b");
+    assertEquals([both.code, both.stderr], [
+      2,
+      "upydev: 'repl' takes over the terminal: it works on one device\n",
+    ]);
+  } finally {
+    await box.cleanup();
+  }
+});
+
+Deno.test("kg ssl CA|host|dev status --json: the certificates as one document", async () => {
+  const box = await hostWithCa();
+  try {
+    const ca = await box.run("kg", "ssl", "CA", "status", "--json");
+    assertEquals([ca.code, ca.stderr], [0, ""]);
+    const [root] = JSON.parse(ca.stdout).certificates;
+    assertEquals([root.label, root.path], ["ROOT CA", `${box.configDir}/pki/ROOT_CA_cert.pem`]);
+    assertEquals(root.subject, root.issuer);
+    assert(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/i.test(root.sha256), root.sha256);
+    assertEquals([typeof root.daysLeft, Date.parse(root.notAfter) > Date.now()], ["number", true]);
+    const host = JSON.parse((await box.run("kg", "ssl", "host", "status", "--json")).stdout).certificates;
+    assertEquals([host.length, host[0].label, host[0].issuer], [1, "HOST", root.subject]);
+    const devices = await box.run("kg", "ssl", "dev", "status", "--json");
+    assertEquals([devices.code, JSON.parse(devices.stdout)], [0, { certificates: [] }]);
+  } finally {
+    await box.cleanup();
+  }
 });

@@ -102,6 +102,10 @@ Deno.test("selection mistakes are one line each", async () => {
       ],
       [args({ "-@": ["esp*"], "--jobs": "0" }), "--jobs takes a number of devices from 1 to 9999, not '0'"],
       [args({ "-G": "../x" }), "invalid group name '../x'"],
+      [
+        args({ "-G": "a", "--jobs": "2" }),
+        "-G runs one device at a time; use -GP GROUP --jobs N to run N at once",
+      ],
     ];
     for (const [parsed, message] of fails) {
       await assertRejects(() => resolveSelection(parsed, registry), UserError, message);

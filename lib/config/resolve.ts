@@ -33,6 +33,9 @@ export async function resolveSelection(args: ParsedArgs, registry: Registry): Pr
   if (jobsText !== undefined && !/^[1-9]\d{0,3}$/.test(jobsText)) {
     throw new UsageError(`--jobs takes a number of devices from 1 to 9999, not '${jobsText}'`);
   }
+  if (jobsText !== undefined && sequentialGroup !== undefined) {
+    throw new UsageError("-G runs one device at a time; use -GP GROUP --jobs N to run N at once");
+  }
   const jobs = sequentialGroup !== undefined ? 1 : Number(jobsText ?? DEFAULT_JOBS);
   const groupName = sequentialGroup ?? parallelGroup;
   const names = args.atName !== undefined ? [args.atName] : asList(args.options["-@"]);

@@ -185,6 +185,23 @@ Deno.test("group runs over three emulated devices (ws, ws, wss) and a dead addre
       },
     );
 
+    await t.step("datetime --set over the group sets every device's clock", async () => {
+      const clear = await box.run(
+        "exec",
+        "import machine;machine.RTC().datetime((2000,1,1,5,0,0,0,0))",
+        "-GP",
+        "room",
+      );
+      assertEquals(clear.code, 0, clear.stderr);
+      const before = Date.now();
+      const result = await box.run("datetime", "--set", "-GP", "room", "--json");
+      assertEquals(result.code, 0, result.stderr);
+      for (const entry of JSON.parse(result.stdout).devices) {
+        const device = Date.parse(`${entry.result.datetime}Z`);
+        assert(Math.abs(device - before) < 5_000, `${entry.device}: ${entry.result.datetime}`);
+      }
+    });
+
     await t.step("Ctrl-C stops every device: the run reports them interrupted and exits 130", async () => {
       const io = recordingIo({ env: box.env, cwd: box.cwd });
       const running = runCli(

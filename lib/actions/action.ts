@@ -82,8 +82,11 @@ export interface DeviceAction<Prepared = undefined> {
   inShell?: boolean;
   /** The action is the terminal (`repl`): one device only, no `--json`. */
   terminal?: boolean;
-  /** In a group run, each device's local files go to (and come from) a folder named after it (`get`). */
-  localFilesPerDevice?: boolean;
+  /**
+   * True when, in a group run, each device's local files go to a folder named after it (`get`; `dsync -d`), so
+   * that copies from several devices do not overwrite one another.
+   */
+  localFilesPerDevice?(args: ParsedArgs): boolean;
   /** Local work before any connection (reading files to upload), so a typo costs no device round trip. */
   prepare?(context: PrepareContext): Promise<Prepared>;
   /** Runs against the open device; returns the action's result as data. */
@@ -155,7 +158,7 @@ export function actionCommand(action: DeviceAction<unknown>, deps: ActionCommand
           return await action.run({
             args,
             io: deviceIo,
-            localCwd: group && action.localFilesPerDevice
+            localCwd: group && action.localFilesPerDevice?.(args)
               ? await deviceFolder(localCwd, deviceLabel(target))
               : localCwd,
             cwd: "/",

@@ -144,7 +144,7 @@ export const get: DeviceAction = {
     "SRC's name. SRC may be a pattern ('*.log'): DST is then a local directory. Over several devices each\n" +
     "device's files go into a local folder named after it (./NAME/DST).",
   positionals: { min: 1, max: 2 },
-  localFilesPerDevice: true,
+  localFilesPerDevice: () => true,
   async run(context) {
     const [pattern, destination] = context.args.positionals;
     const sources = (await expandDevicePaths(context, [pattern])).map((source) =>

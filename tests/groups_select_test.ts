@@ -357,6 +357,24 @@ Deno.test("kg ssl CA|host|dev status --json: the certificates as one document", 
     assertEquals([host.length, host[0].label, host[0].issuer], [1, "HOST", root.subject]);
     const devices = await box.run("kg", "ssl", "dev", "status", "--json");
     assertEquals([devices.code, JSON.parse(devices.stdout)], [0, { certificates: [] }]);
+    for (
+      const argv of [["kg", "ssl", "CA", "--json"], [
+        "kg",
+        "ssl",
+        "--uid",
+        "30aea4233564",
+        "--san",
+        "e1.local",
+        "--json",
+      ]]
+    ) {
+      const refused = await box.run(...argv);
+      assertEquals([refused.code, refused.stdout, refused.stderr], [
+        2,
+        "",
+        "upydev: --json goes with 'kg ssl CA|host|dev status' and 'kg ssl' over several devices\n",
+      ]);
+    }
   } finally {
     await box.cleanup();
   }

@@ -61,6 +61,7 @@ import { jsonDocument } from "../groups/report.ts";
 import { csrFromOutput, installCode, onboardKeyCode, PENDING_SUFFIX } from "./onboard.ts";
 
 const EXPIRY_WARNING_DAYS = 30;
+const JSON_USAGE = "--json goes with 'kg ssl CA|host|dev status' and 'kg ssl' over several devices";
 /** Pure-Python P-256 on an ESP32 takes seconds; allow a long silence while it works. */
 const ONBOARD_TIMEOUT_MS = 120_000;
 
@@ -91,6 +92,15 @@ async function runKg(context: CommandContext, connect: KeyTransferConnector): Pr
       throw new UsageError(`unexpected argument '${words[count]}' for 'kg ssl ${action}'`);
     }
   };
+  const jsonActions = [
+    "CA status",
+    "host status",
+    "dev",
+    ...(optionFlag(context.args, "--onboard") ? [] : [""]),
+  ];
+  if (optionFlag(context.args, "--json") && !jsonActions.includes(action)) {
+    throw new UsageError(JSON_USAGE);
+  }
   switch (action) {
     case "":
       if (optionFlag(context.args, "--onboard")) return await onboardDevice(context, store, connect);
@@ -237,6 +247,9 @@ async function deviceCertificates(
   const named = ["-@", "-G", "-GP"].some((option) => args.options[option] !== undefined);
   const selection = named ? await context.resolveSelection() : undefined;
   if (selection?.kind !== "group") {
+    if (optionFlag(args, "--json")) {
+      throw new UsageError(JSON_USAGE);
+    }
     await deviceCertificate(context, store, connect, caSecret);
     return;
   }

@@ -11,7 +11,7 @@ import { startEmulator } from "../lib/emulator/emulator.ts";
 import { pemToDer, startWssDevice, type WssEmulator } from "../lib/emulator/shims/wss.ts";
 import { issueDeviceCertificate, loadHostTlsCredentials } from "../lib/pki/mod.ts";
 import { recordingIo } from "../lib/ui/io.ts";
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "./helpers/assert.ts";
+import { assert, assertEquals, assertMatch, assertRejects, assertStringIncludes } from "./helpers/assert.ts";
 import type { Sandbox } from "./helpers/cli.ts";
 import { CA_PASS, HOST_PASS, hostWithCa, storeOf, WEBREPL_PASSWORD, wssDeviceFor } from "./helpers/wss.ts";
 
@@ -182,6 +182,13 @@ Deno.test("group runs over three emulated devices (ws, ws, wss) and a dead addre
         for (const name of ["e1", "e2", "e3"]) {
           assertEquals(await Deno.readFile(`${box.cwd}/${name}/blob.bin`), data, name);
         }
+        // A device name from a config file never makes a folder outside the current directory.
+        await ok(box, "config", "-t", `127.0.0.1:${e1.port}`, "-p", "pw1", "-@", "..", "-gg");
+        const dots = await box.run("get", "/blob.bin", "-@", "e2", "..");
+        assertEquals(dots.code, 0, dots.stderr);
+        assertEquals(await Deno.readFile(`${box.cwd}/_/blob.bin`), data);
+        await assertRejects(() => Deno.stat(`${box.home}/blob.bin`), Deno.errors.NotFound);
+        await ok(box, "config", "--remove", "-@", "..", "-gg");
       },
     );
 

@@ -204,7 +204,8 @@ export function actionCommand(action: DeviceAction<unknown>, deps: ActionCommand
       try {
         report.result = await runOn(target, capture.io, terminalWidth(), false);
       } catch (error) {
-        Object.assign(report, { status: "failed", ...describeFailure(error) });
+        const status = error instanceof InterruptedError ? "interrupted" : "failed";
+        Object.assign(report, { status, ...describeFailure(error) });
         throw error;
       } finally {
         report.ms = io.now() - start;
@@ -215,9 +216,13 @@ export function actionCommand(action: DeviceAction<unknown>, deps: ActionCommand
   };
 }
 
-/** `get` over a group: each device's files land in a folder named after it. */
+/**
+ * `get` over a group: each device's files land in a folder named after it. The name comes from a config file,
+ * so it is made a plain folder name: never a path out of the current directory.
+ */
 async function deviceFolder(localCwd: string, name: string): Promise<string> {
-  const folder = resolve(localCwd, name);
+  const plain = name.replace(/[^\w.-]/g, "_").replace(/^\.+$/, "_");
+  const folder = resolve(localCwd, plain);
   await Deno.mkdir(folder, { recursive: true });
   return folder;
 }

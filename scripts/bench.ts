@@ -2,7 +2,7 @@
  * `deno task bench`: every benchmark of the project, each in its own process so one's memory and JIT state
  * never colour another's figures. Speed and memory targets are checked here, never in unit tests.
  */
-const BENCHES = ["bench_webrepl.ts", "bench_pki.ts", "bench_dsync.ts"];
+const BENCHES = ["bench_webrepl.ts", "bench_pki.ts", "bench_dsync.ts", "bench_groups.ts"];
 
 let failed = 0;
 for (const bench of BENCHES) {

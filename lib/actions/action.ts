@@ -1,12 +1,24 @@
 /**
  * Device actions, each defined once. The CLI (`upydev ls /lib`), the shell (`ls lib` inside `shl`), group runs
- * and `--json` all run the same definition against an open device, the way mpremote writes each operation once
- * on top of exec. An action never opens a connection itself: its front end hands it one.
+ * (`-@ a b c`, `-G`, `-GP`: lib/groups) and `--json` all run the same definition against an open device, the way
+ * mpremote writes each operation once on top of exec. An action never opens a connection itself: its front end
+ * hands it one, and its result as data is what `--json` prints.
  */
-import type { CommandSpec, OptionSpec, ParsedArgs } from "../cli/command.ts";
+import { type CommandSpec, optionFlag, type OptionSpec, type ParsedArgs } from "../cli/command.ts";
+import { UsageError } from "../cli/errors.ts";
+import { JSON_OPTION } from "../cli/parse.ts";
 import type { DeviceConnection, OpenDeviceOptions } from "../device/connect.ts";
 import type { DeviceTarget } from "../device/target.ts";
-import { withDevice } from "../device/use_device.ts";
+import { connectTarget } from "../device/use_device.ts";
+import { capturingIo, runGroup } from "../groups/run.ts";
+import {
+  describeFailure,
+  deviceAddress,
+  deviceLabel,
+  type DeviceReport,
+  jsonDocument,
+  jsonReport,
+} from "../groups/report.ts";
 import { DeviceFiles, type DeviceFilesOptions } from "../ops/files.ts";
 import { normalizeRemotePath, remoteJoin } from "../ops/paths.ts";
 import type { TransportInfo } from "../transport/stream.ts";
@@ -68,6 +80,13 @@ export interface DeviceAction<Prepared = undefined> {
   positionals: { min: number; max: number };
   /** False for actions that take over the terminal themselves (`repl`: the shell has CTRL-s for it). */
   inShell?: boolean;
+  /** The action is the terminal (`repl`): one device only, no `--json`. */
+  terminal?: boolean;
+  /**
+   * True when, in a group run, each device's local files go to a folder named after it (`get`; `dsync -d`), so
+   * that copies from several devices do not overwrite one another.
+   */
+  localFilesPerDevice?(args: ParsedArgs): boolean;
   /** Local work before any connection (reading files to upload), so a typo costs no device round trip. */
   prepare?(context: PrepareContext): Promise<Prepared>;
   /** Runs against the open device; returns the action's result as data. */
@@ -104,7 +123,10 @@ export interface ActionCommandDeps {
   files?: DeviceFilesOptions;
 }
 
-/** The CLI's form of an action: resolve the device, connect, run once, close. */
+/**
+ * The CLI's form of an action: resolve the devices, prepare once, then on each device connect, run, close.
+ * One device runs as before; a selection of several (or a group) runs through lib/groups.
+ */
 export function actionCommand(action: DeviceAction<unknown>, deps: ActionCommandDeps = {}): CommandSpec {
   return {
     name: action.name,
@@ -112,34 +134,85 @@ export function actionCommand(action: DeviceAction<unknown>, deps: ActionCommand
     summary: action.summary,
     usage: action.usage,
     description: action.description,
-    options: action.options,
+    options: action.terminal ? action.options : [...(action.options ?? []), JSON_OPTION],
     positionals: action.positionals,
     device: true,
     async run(context) {
       const { args, io } = context;
+      const json = optionFlag(args, "--json");
       const localCwd = io.cwd();
+      const selection = await context.resolveSelection();
+      if (action.terminal && selection.kind === "group") {
+        throw new UsageError(`'${action.name}' takes over the terminal: it works on one device`);
+      }
       const prepared = await action.prepare?.({ args, io, localCwd });
-      await withDevice(context, async (connection, target) => {
+      /** One device, end to end; `deviceIo` carries its output and its Ctrl-C. */
+      const runOn = async (target: DeviceTarget, deviceIo: Io, width: number, group: boolean) => {
+        const connection = await connectTarget(context, target, deps.connect);
         const interruption = new AbortController();
         const device = openedDevice(connection, target, { ...deps.files, signal: interruption.signal });
-        await interruptible(io, device, interruption, connection.close, async () => {
-          await action.run({
-            args,
-            io,
-            localCwd,
-            cwd: "/",
-            prepared,
+        try {
+          return await interruptible(
+            deviceIo,
             device,
-            out: {
-              text: (text) => io.out(text),
-              bytes: (bytes) => io.outBytes(bytes),
-              terminal: io.stdoutIsTerminal,
-              width: terminalWidth(),
-              paint: painter(io, io.stdoutIsTerminal),
-            },
-          });
+            interruption,
+            connection.close,
+            async () =>
+              await action.run({
+                args,
+                io: deviceIo,
+                localCwd: group && action.localFilesPerDevice?.(args)
+                  ? await deviceFolder(localCwd, deviceLabel(target))
+                  : localCwd,
+                cwd: "/",
+                prepared,
+                device,
+                out: {
+                  text: (text) => deviceIo.out(text),
+                  bytes: (bytes) => deviceIo.outBytes(bytes),
+                  terminal: io.stdoutIsTerminal && !json,
+                  width,
+                  paint: painter(io, io.stdoutIsTerminal && !json),
+                },
+              }),
+          );
+        } finally {
+          await connection.close();
+        }
+      };
+      if (selection.kind === "group") {
+        return await runGroup({
+          io,
+          targets: selection.targets,
+          jobs: selection.jobs,
+          json,
+          width: terminalWidth(),
+          task: (device) => runOn(device.target, device.io, device.width, true),
         });
-      }, deps.connect);
+      }
+      const [target] = selection.targets;
+      if (!json) {
+        await runOn(target, io, terminalWidth(), false);
+        return;
+      }
+      const capture = capturingIo(io);
+      const report: DeviceReport = {
+        device: deviceLabel(target),
+        address: deviceAddress(target),
+        status: "ok",
+      };
+      const start = io.now();
+      try {
+        report.result = await runOn(target, capture.io, terminalWidth(), false);
+      } catch (error) {
+        const status = error instanceof InterruptedError ? "interrupted" : "failed";
+        Object.assign(report, { status, ...describeFailure(error) });
+        throw error;
+      } finally {
+        report.ms = io.now() - start;
+        report.output = capture.output();
+        io.out(jsonDocument(jsonReport(report)));
+      }
     },
   };
 }
@@ -154,13 +227,13 @@ const CTRL_C = Uint8Array.of(0x03);
  * next frame, removing their temporary files as far as the link allows. The command then ends with `interrupted`
  * (exit 130). A second Ctrl-C, or a device still busy after INTERRUPT_GRACE_MS, drops the link.
  */
-async function interruptible(
+async function interruptible<T>(
   io: Io,
   device: Device,
   controller: AbortController,
   close: () => Promise<void>,
-  run: () => Promise<void>,
-): Promise<void> {
+  run: () => Promise<T>,
+): Promise<T> {
   let grace: ReturnType<typeof setTimeout> | undefined;
   const dropLink = () => void close().catch(() => {});
   const stopListening = io.onInterrupt(() => {
@@ -171,7 +244,7 @@ async function interruptible(
     grace = setTimeout(dropLink, INTERRUPT_GRACE_MS);
   });
   try {
-    await run();
+    return await run();
   } catch (error) {
     if (controller.signal.aborted) throw new InterruptedError();
     throw error;
@@ -179,6 +252,17 @@ async function interruptible(
     stopListening();
     clearTimeout(grace);
   }
+}
+
+/**
+ * `get` over a group: each device's files land in a folder named after it. The name comes from a config file,
+ * so it is made a plain folder name: never a path out of the current directory.
+ */
+async function deviceFolder(localCwd: string, name: string): Promise<string> {
+  const plain = name.replace(/[^\w.-]/g, "_").replace(/^\.+$/, "_");
+  const folder = resolve(localCwd, plain);
+  await Deno.mkdir(folder, { recursive: true });
+  return folder;
 }
 
 /** Columns of the terminal on stdout; 80 when there is none. */

@@ -82,6 +82,7 @@ export const repl: DeviceAction = {
   usage: "repl",
   positionals: { min: 0, max: 0 },
   inShell: false,
+  terminal: true,
   run: terminal,
 };
 

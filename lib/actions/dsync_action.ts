@@ -35,6 +35,7 @@ export const dsync: DeviceAction = {
     { names: ["--yes"], kind: "flag", help: "confirm -rf's deletions without asking" },
   ],
   positionals: { min: 0, max: 1 },
+  localFilesPerDevice: (args) => optionFlag(args, "-d"),
   async prepare(context) {
     const patterns = context.args.options["-i"];
     if (Array.isArray(patterns) && context.args.positionals.length === 0) {

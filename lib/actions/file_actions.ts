@@ -150,9 +150,11 @@ export const get: DeviceAction = {
   usage: "get [-r] SRC [DST]",
   description: "DST defaults to SRC's name in the current local directory; a local directory receives " +
     "SRC's name. SRC may be a pattern ('/logs/*.txt'), or a directory with -r: DST is then a local " +
-    "directory. Missing local directories are created.",
+    "directory. Missing local directories are created. Over several devices each device's files go into a " +
+    "local folder named after it (./NAME/DST).",
   options: [{ names: ["-r"], kind: "flag", help: "copy directories and everything in them" }],
   positionals: { min: 1, max: 2 },
+  localFilesPerDevice: () => true,
   async run(context) {
     const [pattern, destination] = context.args.positionals;
     const sources = (await expandDevicePaths(context, [pattern])).map((source) =>

@@ -5,6 +5,7 @@
  */
 import type { Io } from "../ui/io.ts";
 import type { DeviceTarget } from "../device/target.ts";
+import type { Selection } from "../config/resolve.ts";
 
 export type OptionKind =
   /** A flag: `-tfkey`, `--force`. */
@@ -66,6 +67,8 @@ export interface CommandContext {
    * Throws a UserError when none can be resolved.
    */
   resolveDevice(): Promise<DeviceTarget>;
+  /** Every device the command line selects (`-@` lists, globs, groups), for commands that run over groups. */
+  resolveSelection(): Promise<Selection>;
 }
 
 export function optionString(args: ParsedArgs, name: string): string | undefined {

@@ -14,6 +14,7 @@ export function globalHelp(table: CommandSpec[], version: string): string {
     ...table.map((spec) => `  ${spec.name.padEnd(width)}${spec.summary}`),
     "",
     "device options: -t ADDR  -p PASS[:PASSPHRASE]  -@ NAME...  -g  -wss",
+    "groups:         -@ a b 'esp*' dev{1..4} gg GROUP  -G GROUP  -GP GROUP  --jobs N;  --json for scripts",
     "'upydev ACTION --help' shows an action's options; 'upydev --version' the version.",
     "",
   ];

@@ -5,13 +5,20 @@
 import type { CommandSpec, OptionSpec, ParsedArgs } from "./command.ts";
 import { UsageError } from "./errors.ts";
 
-/** Device names and wildcards: every word after `-@` up to the next option must be one. */
-export const DEVICE_NAME_PATTERN = /^[\w.*-]+$/;
+/** Device and group names, globs and brace ranges (`dev{1..4}`); code or paths after `-@ NAME` are not names. */
+export const DEVICE_NAME_PATTERN = /^[\w.*?[\]{},-]+$/;
 
 export const HELP_OPTION: OptionSpec = {
   names: ["-h", "--help"],
   kind: "flag",
   help: "show help for this action",
+};
+
+/** `--json`: stdout carries one JSON document (shapes in the README), everything else goes to stderr. */
+export const JSON_OPTION: OptionSpec = {
+  names: ["--json"],
+  kind: "flag",
+  help: "print one JSON document on stdout (keys in the README); messages go to stderr",
 };
 
 /** Options every device action accepts. */
@@ -33,7 +40,20 @@ export const DEVICE_OPTIONS: OptionSpec[] = [
     kind: "list",
     valueName: "NAME",
     valuePattern: DEVICE_NAME_PATTERN,
-    help: "registered device name(s); * wildcards",
+    help: "registered device name(s), globs ('esp*'), ranges (dev{1..4}), gg (all of UPY_G), group names",
+  },
+  {
+    names: ["-G"],
+    kind: "value",
+    valueName: "GROUP",
+    help: "run on every device of GROUP, one after another",
+  },
+  { names: ["-GP"], kind: "value", valueName: "GROUP", help: "run on every device of GROUP in parallel" },
+  {
+    names: ["--jobs"],
+    kind: "value",
+    valueName: "N",
+    help: "devices at once in a group run (default 8; -G: 1)",
   },
   { names: ["-g"], kind: "flag", help: "use the global config instead of ./upydev_.config" },
   { names: ["-wss"], kind: "flag", help: "force WebSecureREPL (mutual TLS, port 8833)" },

@@ -10,7 +10,7 @@ import { VERSION, versionReport } from "./version.ts";
 import type { Io } from "../ui/io.ts";
 import { printable } from "../ui/terminal_text.ts";
 import { Registry, userConfigDir } from "../config/registry.ts";
-import { resolveDevice } from "../config/resolve.ts";
+import { resolveDevice, resolveSelection } from "../config/resolve.ts";
 
 export async function runCli(argv: string[], io: Io, table: CommandSpec[]): Promise<number> {
   try {
@@ -35,6 +35,7 @@ export async function runCli(argv: string[], io: Io, table: CommandSpec[]): Prom
       io,
       configDir,
       resolveDevice: () => resolveDevice(args, registry()),
+      resolveSelection: () => resolveSelection(args, registry()),
     };
     return (await spec.run(context)) ?? 0;
   } catch (error) {

@@ -1,14 +1,11 @@
-/** `config`, `gg` and `see`: storing and listing devices. */
-import type { CommandContext, CommandSpec } from "../cli/command.ts";
+/** `config`: storing a device; the group commands (gg, see, mkg, mgg, mksg) follow it in the table. */
+import type { CommandSpec } from "../cli/command.ts";
 import { UsageError, UserError } from "../cli/errors.ts";
 import { DEVICE_OPTIONS } from "../cli/parse.ts";
 import { parseAddress } from "./address.ts";
 import { checkPassword } from "./password.ts";
-import { type DeviceEntry, maskSecret, Registry, type Scope, splitSecret } from "./registry.ts";
-
-export function registryOf(context: CommandContext): Registry {
-  return new Registry({ cwd: context.io.cwd(), configDir: context.configDir });
-}
+import { groupCommands, registryOf } from "./group_commands.ts";
+import { type DeviceEntry, type Scope, splitSecret } from "./registry.ts";
 
 const config: CommandSpec = {
   name: "config",
@@ -63,48 +60,4 @@ const config: CommandSpec = {
   },
 };
 
-function describe(entry: DeviceEntry): string {
-  const secure = entry.passphrase !== undefined || entry.address.startsWith("wss://");
-  return `${entry.name.padEnd(16)} ${entry.address.padEnd(24)} password ${maskSecret(entry.password)}` +
-    `  passphrase ${maskSecret(entry.passphrase)}  ${secure ? "wss" : "ws"}`;
-}
-
-const gg: CommandSpec = {
-  name: "gg",
-  summary: "list the devices of the global group UPY_G (and of ./UPY_G.config)",
-  usage: "gg",
-  positionals: { min: 0, max: 0 },
-  device: false,
-  async run(context) {
-    const registry = registryOf(context);
-    let listed = 0;
-    for (const scope of ["local", "global"] as const) {
-      const entries = await registry.readGroup(scope);
-      if (entries.length === 0 && scope === "local") continue;
-      context.io.out(
-        `${scope === "global" ? "GLOBAL" : "LOCAL"} group UPY_G: ${registry.groupPath(scope)}\n`,
-      );
-      for (const entry of entries) context.io.out(`  ${describe(entry)}\n`);
-      listed += entries.length;
-    }
-    if (listed === 0) {
-      context.io.out("No devices yet: add one with 'upydev config -t ADDR -p PASSWORD -@ NAME -gg'\n");
-    }
-  },
-};
-
-const see: CommandSpec = {
-  name: "see",
-  summary: "show registered devices by name (* wildcards)",
-  usage: "see NAME...",
-  positionals: { min: 1, max: Infinity },
-  device: false,
-  async run(context) {
-    const registry = registryOf(context);
-    for (const pattern of context.args.positionals) {
-      for (const entry of await registry.matchDevices(pattern)) context.io.out(`${describe(entry)}\n`);
-    }
-  },
-};
-
-export const configCommands: CommandSpec[] = [config, gg, see];
+export const configCommands: CommandSpec[] = [config, ...groupCommands];

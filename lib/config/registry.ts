@@ -7,6 +7,7 @@
  */
 import { UserError } from "../cli/errors.ts";
 import { fileError, parentOf, readTextIfExists, withDirectoryLock, writeFileAtomic } from "./files.ts";
+import { compileGlob, hasGlob } from "../glob/pattern.ts";
 
 export const DEFAULT_FILE = "upydev_.config";
 export const GLOBAL_GROUP = "UPY_G";
@@ -47,7 +48,8 @@ export class Registry {
     return `${this.dir(scope)}/${DEFAULT_FILE}`;
   }
 
-  private dir(scope: Scope): string {
+  /** The directory of a scope's config files. */
+  dir(scope: Scope): string {
     return scope === "local" ? this.paths.cwd : this.paths.configDir;
   }
 
@@ -73,20 +75,26 @@ export class Registry {
     throw new UserError(`unknown device '${name}': ${list}`);
   }
 
-  /** Names matching `*` wildcards, local group first, each name once. */
+  /** Names matching a glob (`*`, `?`, `[…]`), local group first, each name once. */
   async matchDevices(pattern: string): Promise<DeviceEntry[]> {
-    const regex = new RegExp(`^${pattern.split("*").map(escapeRegExp).join(".*")}$`);
+    if (!hasGlob(pattern)) return [await this.findDevice(pattern)];
+    const glob = compileGlob(pattern, { dot: true });
     const seen = new Set<string>();
     const matches: DeviceEntry[] = [];
     for (const scope of ["local", "global"] as const) {
       for (const entry of await this.readGroup(scope)) {
-        if (regex.test(entry.name) && !seen.has(entry.name)) {
+        if (glob.test(entry.name) && !seen.has(entry.name)) {
           seen.add(entry.name);
           matches.push(entry);
         }
       }
     }
-    if (matches.length === 0) await this.findDevice(pattern);
+    if (matches.length === 0) {
+      const known = await this.knownNames();
+      throw new UserError(
+        `no device matches '${pattern}'${known.length ? `: known devices: ${known.join(", ")}` : ""}`,
+      );
+    }
     return matches;
   }
 
@@ -98,23 +106,37 @@ export class Registry {
     return [...names];
   }
 
-  async saveToGroup(entry: DeviceEntry, scope: Scope): Promise<string> {
-    const path = this.groupPath(scope);
+  /** Adds or replaces entries of a group file (created when missing). */
+  async saveToGroup(
+    entries: DeviceEntry | DeviceEntry[],
+    scope: Scope,
+    group = GLOBAL_GROUP,
+  ): Promise<string> {
+    const path = this.groupPath(scope, group);
     await withDirectoryLock(parentOf(path), async () => {
-      // A computed key defines an own property even for a device named "__proto__" (assignment would not).
-      await write(path, { ...await readGroupFile(path), [entry.name]: [entry.address, joinSecret(entry)] });
+      const json: GroupFile = { ...await readGroupFile(path) };
+      for (const entry of [entries].flat()) {
+        // Defined, not assigned: a device named "__proto__" must stay an entry, not become the prototype.
+        Object.defineProperty(json, entry.name, {
+          value: [entry.address, joinSecret(entry)],
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+      }
+      await write(path, json);
     });
     return path;
   }
 
   /** Returns false when the name was not in that group. */
-  async removeFromGroup(name: string, scope: Scope): Promise<boolean> {
-    const path = this.groupPath(scope);
+  async removeFromGroup(name: string, scope: Scope, group = GLOBAL_GROUP): Promise<boolean> {
+    const path = this.groupPath(scope, group);
     return await withDirectoryLock(parentOf(path), async () => {
-      const group = await readGroupFile(path);
-      if (group === undefined || !Object.hasOwn(group, name)) return false;
-      delete group[name];
-      await write(path, group);
+      const entries = await readGroupFile(path);
+      if (entries === undefined || !Object.hasOwn(entries, name)) return false;
+      delete entries[name];
+      await write(path, entries);
       return true;
     });
   }
@@ -214,10 +236,6 @@ function corrupt(path: string, reason: string): UserError {
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.+?^${}()|[\]\\]/g, "\\$&");
 }
 
 /** `$XDG_CONFIG_HOME/upydev`, else `~/.config/upydev`. */

@@ -59,9 +59,12 @@ import {
 } from "./transfer.ts";
 import { connectKeyTransfer } from "./device_link.ts";
 import { CA_PASSPHRASE_ENV, HOST_PASSPHRASE_ENV, KG_GRAMMAR } from "./kg.ts";
+import { runGroup } from "../groups/run.ts";
+import { jsonDocument } from "../groups/report.ts";
 import { csrFromOutput, installCode, onboardKeyCode, PENDING_SUFFIX } from "./onboard.ts";
 
 const EXPIRY_WARNING_DAYS = 30;
+const JSON_USAGE = "--json goes with 'kg ssl CA|host|dev status' and 'kg ssl' over several devices";
 /** Pure-Python P-256 on an ESP32 takes seconds; allow a long silence while it works. */
 const ONBOARD_TIMEOUT_MS = 120_000;
 
@@ -76,7 +79,7 @@ export function kgCommand(connect: KeyTransferConnector): CommandSpec {
   };
 }
 
-async function runKg(context: CommandContext, connect: KeyTransferConnector): Promise<void> {
+async function runKg(context: CommandContext, connect: KeyTransferConnector): Promise<number | void> {
   const [kind, subject, verb, argument] = context.args.positionals;
   if (kind !== "ssl") throw new UsageError(`only 'kg ssl' is supported, not 'kg ${kind}'`);
   const store = openPkiStore(context.configDir, context.io);
@@ -92,15 +95,24 @@ async function runKg(context: CommandContext, connect: KeyTransferConnector): Pr
       throw new UsageError(`unexpected argument '${words[count]}' for 'kg ssl ${action}'`);
     }
   };
+  const jsonActions = [
+    "CA status",
+    "host status",
+    "dev",
+    ...(optionFlag(context.args, "--onboard") ? [] : [""]),
+  ];
+  if (optionFlag(context.args, "--json") && !jsonActions.includes(action)) {
+    throw new UsageError(JSON_USAGE);
+  }
   switch (action) {
     case "":
       if (optionFlag(context.args, "--onboard")) return await onboardDevice(context, store, connect);
-      return await deviceCertificate(context, store, connect);
+      return await deviceCertificates(context, store, connect);
     case "CA":
       return await newCa(context, store, connect);
     case "CA status":
       noMoreThan(2);
-      return await caStatus(context.io, store);
+      return await showCertificates(context, await caCertificates(store));
     case "CA export":
       noMoreThan(3);
       return await caExport(context.io, store, argument ?? context.io.cwd());
@@ -116,13 +128,17 @@ async function runKg(context: CommandContext, connect: KeyTransferConnector): Pr
       return await newHost(context, store);
     case "host status":
       noMoreThan(2);
-      return await showCertificate(context.io, "HOST", store.path(hostCertName(store.hostId)), "kg ssl host");
+      return await showCertificates(context, [[
+        "HOST",
+        store.path(hostCertName(store.hostId)),
+        "kg ssl host",
+      ]]);
     case "dev":
       if (verb !== "status") {
         throw new UsageError(`unknown 'kg ssl dev ${verb ?? ""}' (try 'kg ssl dev status')`);
       }
       noMoreThan(2);
-      return await deviceStatus(context.io, store);
+      return await deviceStatus(context, store);
     case "import":
       if (!verb) throw new UsageError("kg ssl import needs the upydev folder that holds ROOT_CA_key.pem");
       noMoreThan(2);
@@ -260,11 +276,54 @@ function deviceNames(context: CommandContext, target: DeviceTarget | undefined):
   return names;
 }
 
+/**
+ * `kg ssl [-tfkey]` for the device the command line names, or for each device of a selection (`-@ e1 e2`,
+ * `-G GROUP`): each gets its own key and certificate, the CA passphrase is asked once for all of them.
+ */
+async function deviceCertificates(
+  context: CommandContext,
+  store: PkiStore,
+  connect: KeyTransferConnector,
+): Promise<number | void> {
+  const { io, args } = context;
+  let asked: Promise<string> | undefined;
+  const caSecret = () => asked ??= caPassphrase(io, store);
+  const named = ["-@", "-G", "-GP"].some((option) => args.options[option] !== undefined);
+  const selection = named ? await context.resolveSelection() : undefined;
+  if (selection?.kind !== "group") {
+    if (optionFlag(args, "--json")) {
+      throw new UsageError(JSON_USAGE);
+    }
+    await deviceCertificate(context, store, connect, caSecret);
+    return;
+  }
+  if (optionString(args, "--uid") !== undefined || optionString(args, "--csr") !== undefined) {
+    throw new UsageError("--uid and --csr name one device: they do not go with a group");
+  }
+  // Each device's lines go out behind its name; passphrases are asked on the run's Io, once.
+  const connectOnRunIo: KeyTransferConnector = (target, _io, configDir) => connect(target, io, configDir);
+  return await runGroup({
+    io,
+    targets: selection.targets,
+    jobs: selection.jobs,
+    json: optionFlag(args, "--json"),
+    width: 80,
+    task: ({ target, io: deviceIo }) =>
+      deviceCertificate(
+        { ...context, io: deviceIo, resolveDevice: () => Promise.resolve(target) },
+        store,
+        connectOnRunIo,
+        caSecret,
+      ),
+  });
+}
+
 async function deviceCertificate(
   context: CommandContext,
   store: PkiStore,
   connect: KeyTransferConnector,
-): Promise<void> {
+  caSecret: () => Promise<string>,
+): Promise<{ uid: string; certificate: string }> {
   const { io, args } = context;
   const transfer = optionFlag(args, "-tfkey");
   const csrPath = optionString(args, "--csr");
@@ -289,11 +348,10 @@ async function deviceCertificate(
       uid = await readUniqueId(link!);
     }
     await confirmReplaceCertificate(context, store.path(deviceCertName(uid)), "device certificate");
-    const caSecret = await caPassphrase(io, store);
     const altNames = names.map(altNameFor);
     const ips = altNames.filter((entry) => entry.type === "ip").map((entry) => entry.value);
     const dnsNames = altNames.filter((entry) => entry.type === "dns").map((entry) => entry.value);
-    const request = { name, uid, ips, dnsNames, caPassphrase: caSecret, ...validity };
+    const request = { name, uid, ips, dnsNames, caPassphrase: await caSecret(), ...validity };
     if (csr !== undefined) {
       const { certDer } = await signDeviceCsr(store, { ...request, csr });
       io.out(`Device ${uid} certificate signed from its CSR.\n`);
@@ -331,6 +389,7 @@ async function deviceCertificate(
   };
   if (needsDevice) await withLink(context, connect, issue);
   else await issue();
+  return { uid: uid!, certificate: store.path(deviceCertName(uid!)) };
 }
 
 /** On-device key generation: only the CSR and the certificate cross the link, so ws is acceptable. */
@@ -445,9 +504,8 @@ async function importStore(context: CommandContext, store: PkiStore, sourceDir: 
 }
 
 async function caStatus(io: Io, store: PkiStore): Promise<void> {
-  await showCertificate(io, "ROOT CA", store.path(CA_CERT), "kg ssl CA");
-  if (await store.exists(PREVIOUS_CA_CERT)) {
-    await showCertificate(io, "previous ROOT CA", store.path(PREVIOUS_CA_CERT), "kg ssl CA");
+  for (const [label, path, createdBy] of await caCertificates(store)) {
+    await showCertificate(io, label, path, createdBy);
   }
   for (
     const name of (await store.list()).filter((name) => /^~ROOT_CA_cert\.replaced-[\w-]+\.pem$/.test(name))
@@ -456,22 +514,62 @@ async function caStatus(io: Io, store: PkiStore): Promise<void> {
   }
 }
 
-async function deviceStatus(io: Io, store: PkiStore): Promise<void> {
-  const names = (await store.list()).filter((name) => /^SSL_certificate[0-9a-f]+\.pem$/.test(name));
-  if (names.length === 0) {
-    io.out(`no device certificates in ${store.dir} (create one with 'upydev kg ssl -@ NAME')\n`);
-    return;
+type CertificateFile = [label: string, path: string, createdBy: string];
+
+async function caCertificates(store: PkiStore): Promise<CertificateFile[]> {
+  const files: CertificateFile[] = [["ROOT CA", store.path(CA_CERT), "kg ssl CA"]];
+  if (await store.exists(PREVIOUS_CA_CERT)) {
+    files.push(["previous ROOT CA", store.path(PREVIOUS_CA_CERT), "kg ssl CA"]);
   }
-  for (const name of names) await showCertificate(io, "DEVICE", store.path(name), "kg ssl");
+  return files;
 }
 
-async function showCertificate(io: Io, label: string, path: string, createdBy: string): Promise<void> {
-  let pem: string;
+async function deviceStatus(context: CommandContext, store: PkiStore): Promise<void> {
+  const names = (await store.list()).filter((name) => /^SSL_certificate[0-9a-f]+\.pem$/.test(name));
+  if (names.length === 0 && !optionFlag(context.args, "--json")) {
+    context.io.out(`no device certificates in ${store.dir} (create one with 'upydev kg ssl -@ NAME')\n`);
+    return;
+  }
+  await showCertificates(context, names.map((name) => ["DEVICE", store.path(name), "kg ssl"]));
+}
+
+/**
+ * The `status` listings: text summaries, or with --json
+ * `{"certificates": [{"label", "path", "subject", "issuer", "sha256", "notBefore", "notAfter", "daysLeft", "altNames"}]}`.
+ */
+async function showCertificates(context: CommandContext, files: CertificateFile[]): Promise<void> {
+  if (!optionFlag(context.args, "--json")) {
+    for (const [label, path, createdBy] of files) await showCertificate(context.io, label, path, createdBy);
+    return;
+  }
+  const certificates = [];
+  for (const [label, path, createdBy] of files) {
+    const summary = await summarize(parseCertificatePem(await readCertificate(path, createdBy), path));
+    certificates.push({
+      label,
+      path,
+      subject: summary.subject,
+      issuer: summary.issuer,
+      sha256: summary.sha256Fingerprint,
+      notBefore: summary.notBefore.toISOString(),
+      notAfter: summary.notAfter.toISOString(),
+      daysLeft: summary.daysLeft,
+      altNames: summary.altNames,
+    });
+  }
+  context.io.out(jsonDocument({ certificates }));
+}
+
+async function readCertificate(path: string, createdBy: string): Promise<string> {
   try {
-    pem = await Deno.readTextFile(path);
+    return await Deno.readTextFile(path);
   } catch {
     throw new UserError(`${path} not found; create it with \`upydev ${createdBy}\``);
   }
+}
+
+async function showCertificate(io: Io, label: string, path: string, createdBy: string): Promise<void> {
+  const pem = await readCertificate(path, createdBy);
   io.out(formatSummary(label, path, await summarize(parseCertificatePem(pem, path))));
 }
 

@@ -3,6 +3,7 @@
  * every other command starts without loading the X.509 and crypto libraries: they load on the first `kg`.
  */
 import type { CommandSpec } from "../cli/command.ts";
+import { JSON_OPTION } from "../cli/parse.ts";
 
 export const HOST_PASSPHRASE_ENV = "UPYDEV_PASSPHRASE";
 export const CA_PASSPHRASE_ENV = "UPYDEV_CA_PASSPHRASE";
@@ -17,10 +18,12 @@ export const KG_GRAMMAR: Omit<CommandSpec, "run"> = {
     "kg ssl CA export [DIR]            copy the CA certificate and (encrypted) key to DIR (default: here)",
     "kg ssl CA add [--cert F --key F]  use another computer's CA (default: ./ROOT_CA_cert.pem, ./ROOT_CA_key.pem)",
     "kg ssl host [status]              host key + certificate for mutual TLS",
-    "kg ssl [-tfkey] [-@ NAME]         device key + certificate; -tfkey sends them to the device as DER",
+    "kg ssl [-tfkey] [-@ NAME...]      device key + certificate; -tfkey sends them to the device as DER;",
+    "                                  over several devices (-@ e1 e2, -G GROUP) each gets its own",
     "kg ssl --onboard [-@ NAME]        the device makes its own key + CSR; only the certificate is sent",
     "kg ssl --csr FILE [-tfkey]        sign a CSR made elsewhere (e.g. on the device with mpy-mbedtls)",
     "kg ssl dev status                 device certificates kept on this computer",
+    "... status --json                 the certificates as one JSON document",
     "kg ssl import DIR                 import an upydev key store (re-encrypts its keys)",
     "",
     `Keys are PKCS#8, scrypt + AES-256-CBC. Passphrases: ${CA_PASSPHRASE_ENV} (CA key) and`,
@@ -73,6 +76,7 @@ export const KG_GRAMMAR: Omit<CommandSpec, "run"> = {
       kind: "flag",
       help: "allow sending a private key over plain ws:// (cleartext)",
     },
+    JSON_OPTION,
   ],
   positionals: { min: 1, max: 4 },
   device: true,

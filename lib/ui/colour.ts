@@ -10,7 +10,17 @@ const CODES = {
   prompt: "1;32",
   path: "1;34",
   ok: "32",
+  // Device names in group runs, one colour each in turn.
+  device1: "36",
+  device2: "35",
+  device3: "33",
+  device4: "34",
+  device5: "32",
+  device6: "91",
 } as const;
+
+/** Styles that tell the devices of a group run apart. */
+export const DEVICE_STYLES = ["device1", "device2", "device3", "device4", "device5", "device6"] as const;
 
 export type Style = keyof typeof CODES;
 

@@ -1,6 +1,4 @@
 /** upydev: entry point. */
-// @peculiar/x509 (the PKI) needs the Reflect metadata polyfill loaded before it.
-import "npm:reflect-metadata@0.2.2";
 import { runCli } from "./lib/cli/run.ts";
 import { commandTable } from "./lib/cli/table.ts";
 import { processIo } from "./lib/ui/io.ts";

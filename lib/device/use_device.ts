@@ -1,19 +1,19 @@
 /**
- * The one way commands reach a device: resolve the target, open it (mutual TLS with the host's PKI for wss),
- * run, and always close.
+ * The one way commands reach a device: resolve the target, open it (mutual TLS with the host's key and
+ * certificates for wss), run, and always close.
  */
 import type { CommandContext } from "../cli/command.ts";
 import { type DeviceConnection, openDevice, type OpenDeviceOptions, type TlsCredentials } from "./connect.ts";
 import type { DeviceTarget } from "./target.ts";
 import type { Io } from "../ui/io.ts";
 
-/** The host's CA, certificate and decrypted key; the PKI is imported only when a wss link needs it. */
+/** The host's CA, certificate and decrypted key, loaded only when a wss link needs them. */
 async function hostTlsCredentials(
   configDir: string,
   io: Io,
   target: DeviceTarget,
 ): Promise<TlsCredentials> {
-  const { loadHostTlsCredentials } = await import("../pki/mod.ts");
+  const { loadHostTlsCredentials } = await import("../hostkey/host_credentials.ts");
   return await loadHostTlsCredentials(configDir, io, target.passphrase);
 }
 

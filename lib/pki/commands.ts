@@ -35,7 +35,7 @@ import {
   summarize,
   type ValidityOptions,
 } from "./certs.ts";
-import { isEncryptedKeyFile } from "./key_file.ts";
+import { isEncryptedKeyFile } from "../hostkey/key_file.ts";
 import {
   CA_CERT,
   CA_KEY,

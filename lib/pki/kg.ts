@@ -4,7 +4,9 @@
  */
 import type { CommandSpec } from "../cli/command.ts";
 
-export const HOST_PASSPHRASE_ENV = "UPYDEV_PASSPHRASE";
+import { HOST_PASSPHRASE_ENV } from "../hostkey/host_credentials.ts";
+
+export { HOST_PASSPHRASE_ENV };
 export const CA_PASSPHRASE_ENV = "UPYDEV_CA_PASSPHRASE";
 
 export const KG_GRAMMAR: Omit<CommandSpec, "run"> = {
@@ -78,6 +80,8 @@ export const KG_GRAMMAR: Omit<CommandSpec, "run"> = {
 export const kgCommandSpec: CommandSpec = {
   ...KG_GRAMMAR,
   run: async (context) => {
+    // @peculiar/x509 needs the Reflect metadata polyfill evaluated before it; only `kg` loads either.
+    await import("npm:reflect-metadata@0.2.2");
     const { pkiCommands } = await import("./commands.ts");
     return await pkiCommands[0].run(context);
   },

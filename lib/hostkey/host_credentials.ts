@@ -1,0 +1,102 @@
+/**
+ * The host's TLS client credentials for wss, read from the key store `<configDir>/pki/` (lib/pki writes it).
+ *
+ * This sits below the connection layer and loads no X.509 library: node:tls takes the PEMs as they are, and the
+ * host key needs only scrypt and AES to decrypt. The two checks that must happen before any TLS (the host
+ * certificate's expiry, which the device's clock may not notice, and that the key belongs to the certificate)
+ * use node:crypto, which node:tls has loaded already.
+ */
+import { createPrivateKey, X509Certificate } from "node:crypto";
+import { UserError } from "../cli/errors.ts";
+import type { Io } from "../ui/io.ts";
+import { readPassphrase } from "../ui/passphrase.ts";
+import { decryptPrivateKey } from "./key_file.ts";
+import { encodePem } from "./pem.ts";
+
+export const HOST_PASSPHRASE_ENV = "UPYDEV_PASSPHRASE";
+export const CA_CERT = "ROOT_CA_cert.pem";
+export const hostKeyName = (hostId: string) => `HOST_key@${hostId}.pem`;
+export const hostCertName = (hostId: string) => `HOST_cert@${hostId}.pem`;
+
+/** upydev's host id: the first 10 hex characters of hex($USER), e.g. "carlo" → 6361726c6f. */
+export function hostIdFor(user: string): string {
+  return new TextEncoder().encode(user).toHex().slice(0, 10);
+}
+
+/** The user the store is named after: `$USER` (`$USERNAME` on Windows). */
+export function storeUser(io: Pick<Io, "env">): string {
+  return io.env("USER") ?? io.env("USERNAME") ?? "user";
+}
+
+export const pkiDir = (configDir: string) => `${configDir}/pki`;
+
+export interface HostTlsCredentials {
+  /** The ROOT CA certificate that device certificates must chain to. */
+  caPem: string;
+  certPem: string;
+  /** Unencrypted PKCS#8 PEM: in memory only. */
+  keyPem: string;
+  /** e.g. `HOST_key@6361726c6f.pem`, for the prompt `Enter passphrase for key '<keyFileName>':`. */
+  keyFileName: string;
+}
+
+/** The paths the credentials are read from: a change to any of them makes kept sessions stale. */
+export function hostCredentialPaths(configDir: string, io: Pick<Io, "env">): string[] {
+  const hostId = hostIdFor(storeUser(io));
+  return [CA_CERT, hostCertName(hostId), hostKeyName(hostId)].map((name) => `${pkiDir(configDir)}/${name}`);
+}
+
+/**
+ * The passphrase comes from the caller (registry), else `UPYDEV_PASSPHRASE`, else a hidden prompt
+ * `Enter passphrase for key 'HOST_key@<id>.pem': `.
+ */
+export async function loadHostTlsCredentials(
+  configDir: string,
+  io: Io,
+  passphrase?: string,
+): Promise<HostTlsCredentials> {
+  const [caPath, certPath, keyPath] = hostCredentialPaths(configDir, io);
+  const hostId = hostIdFor(storeUser(io));
+  const keyFileName = hostKeyName(hostId);
+  const caPem = await readStoreFile(caPath, "kg ssl CA");
+  const certPem = await readStoreFile(certPath, "kg ssl host");
+  const keyText = await readStoreFile(keyPath, "kg ssl host");
+  const secret = passphrase ?? io.env(HOST_PASSPHRASE_ENV) ??
+    await readPassphrase(io, `Enter passphrase for key '${keyFileName}': `);
+  let hostCert: X509Certificate;
+  try {
+    hostCert = new X509Certificate(certPem);
+  } catch (error) {
+    throw new UserError(`${certPath} is not a certificate: ${(error as Error).message.split("\n")[0]}`);
+  }
+  // The device's clock may not notice an expired certificate (it starts in 2000); this computer's does.
+  const notAfter = hostCert.validToDate;
+  if (notAfter.getTime() < Date.now()) {
+    throw new UserError(
+      `host certificate ${hostCertName(hostId)} expired on ${notAfter.toISOString().slice(0, 10)}; ` +
+        "renew it with `upydev kg ssl host`",
+    );
+  }
+  const { pkcs8 } = await decryptPrivateKey(keyText, secret, keyPath);
+  const keyPem = encodePem("PRIVATE KEY", pkcs8);
+  let matches: boolean;
+  try {
+    matches = hostCert.checkPrivateKey(createPrivateKey(keyPem));
+  } catch (error) {
+    throw new UserError(`${keyPath} is not an ECDSA P-256 private key`, { cause: error });
+  }
+  if (!matches) throw new UserError(`${keyFileName} is not the key of ${hostCertName(hostId)}`);
+  return { caPem, certPem, keyPem, keyFileName };
+}
+
+/** Reads a store file; a missing one is a UserError that says which command creates it. */
+export async function readStoreFile(path: string, createdBy: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      throw new UserError(`${path} not found; create it with \`upydev ${createdBy}\``);
+    }
+    throw new UserError(`cannot read ${path}: ${(error as Error).message}`);
+  }
+}

@@ -5,7 +5,6 @@
 import { UserError } from "../cli/errors.ts";
 import type { ByteStream, TransportInfo } from "../transport/stream.ts";
 import { connectTcp, formatAddress } from "../transport/tcp.ts";
-import { connectTls } from "../transport/tls.ts";
 import { checkPassword, WebReplSession } from "../webrepl/session.ts";
 import { WsClient, WsHandshakeError } from "../ws/client.ts";
 import { type DeviceTarget, targetPort } from "./target.ts";
@@ -72,7 +71,11 @@ async function openStream(
       `wss to ${formatAddress(target.host, port)} needs the host's TLS certificate and key`,
     );
   }
-  const credentials = await options.tlsCredentials();
+  // node:tls costs start-up time: only wss loads it.
+  const [credentials, { connectTls }] = await Promise.all([
+    options.tlsCredentials(),
+    import("../transport/tls.ts"),
+  ]);
   return await connectTls({ host: target.host, port, timeoutMs, ...credentials });
 }
 

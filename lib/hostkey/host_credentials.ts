@@ -11,24 +11,15 @@ import { UserError } from "../cli/errors.ts";
 import type { Io } from "../ui/io.ts";
 import { readPassphrase } from "../ui/passphrase.ts";
 import { decryptPrivateKey } from "./key_file.ts";
+import {
+  HOST_PASSPHRASE_ENV,
+  hostCertName,
+  hostCredentialPaths,
+  hostIdFor,
+  hostKeyName,
+  storeUser,
+} from "./names.ts";
 import { encodePem } from "./pem.ts";
-
-export const HOST_PASSPHRASE_ENV = "UPYDEV_PASSPHRASE";
-export const CA_CERT = "ROOT_CA_cert.pem";
-export const hostKeyName = (hostId: string) => `HOST_key@${hostId}.pem`;
-export const hostCertName = (hostId: string) => `HOST_cert@${hostId}.pem`;
-
-/** upydev's host id: the first 10 hex characters of hex($USER), e.g. "carlo" → 6361726c6f. */
-export function hostIdFor(user: string): string {
-  return new TextEncoder().encode(user).toHex().slice(0, 10);
-}
-
-/** The user the store is named after: `$USER` (`$USERNAME` on Windows). */
-export function storeUser(io: Pick<Io, "env">): string {
-  return io.env("USER") ?? io.env("USERNAME") ?? "user";
-}
-
-export const pkiDir = (configDir: string) => `${configDir}/pki`;
 
 export interface HostTlsCredentials {
   /** The ROOT CA certificate that device certificates must chain to. */
@@ -38,12 +29,6 @@ export interface HostTlsCredentials {
   keyPem: string;
   /** e.g. `HOST_key@6361726c6f.pem`, for the prompt `Enter passphrase for key '<keyFileName>':`. */
   keyFileName: string;
-}
-
-/** The paths the credentials are read from: a change to any of them makes kept sessions stale. */
-export function hostCredentialPaths(configDir: string, io: Pick<Io, "env">): string[] {
-  const hostId = hostIdFor(storeUser(io));
-  return [CA_CERT, hostCertName(hostId), hostKeyName(hostId)].map((name) => `${pkiDir(configDir)}/${name}`);
 }
 
 /**

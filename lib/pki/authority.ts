@@ -30,7 +30,7 @@ import {
   PREVIOUS_CA_KEY,
   writeSecretFile,
 } from "./store.ts";
-import { storeUser } from "../hostkey/host_credentials.ts";
+import { storeUser } from "../hostkey/names.ts";
 
 export { CA_PASSPHRASE_ENV, HOST_PASSPHRASE_ENV } from "./kg.ts";
 

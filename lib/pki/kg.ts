@@ -4,7 +4,7 @@
  */
 import type { CommandSpec } from "../cli/command.ts";
 
-import { HOST_PASSPHRASE_ENV } from "../hostkey/host_credentials.ts";
+import { HOST_PASSPHRASE_ENV } from "../hostkey/names.ts";
 
 export { HOST_PASSPHRASE_ENV };
 export const CA_PASSPHRASE_ENV = "UPYDEV_CA_PASSPHRASE";

@@ -4,14 +4,8 @@
  */
 import { UserError } from "../cli/errors.ts";
 import { ensureDir, writeFileAtomic } from "../config/files.ts";
-import {
-  CA_CERT,
-  hostCertName,
-  hostIdFor,
-  hostKeyName,
-  pkiDir,
-  readStoreFile,
-} from "../hostkey/host_credentials.ts";
+import { readStoreFile } from "../hostkey/host_credentials.ts";
+import { CA_CERT, hostCertName, hostIdFor, hostKeyName, pkiDir } from "../hostkey/names.ts";
 
 export { CA_CERT, hostCertName, hostIdFor, hostKeyName };
 

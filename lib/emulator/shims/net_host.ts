@@ -280,6 +280,10 @@ export class NetHost {
         target.timeoutMs = seconds === null ? null : seconds * 1000;
         return;
       }
+      case "nodelay":
+        // Nagle stays on unless the device code turns it off, as lwIP's default is.
+        this.connection(id).raw.setNoDelay(request.enabled as boolean);
+        return;
       case "readline":
         return (await this.connection(id).readline()).toHex();
       case "write":

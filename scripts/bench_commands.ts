@@ -242,10 +242,7 @@ try {
       session.exec,
     );
     const persist = { UPYDEV_PERSIST: "60" };
-    if (Deno.env.get("NOKEPT")) {}
-    else {
-      await timeCommand(setting, cli("exec", "pass"), persist);
-    }
+    await timeCommand(setting, cli("exec", "pass"), persist);
     try {
       row(
         `exec "print(1)", kept session (${device.scheme})`,

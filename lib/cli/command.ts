@@ -22,6 +22,8 @@ export interface OptionSpec {
   valueName?: string;
   /** For lists: a token that does not match ends the list (so `-@ dev1 "print(1)"` leaves the code alone). */
   valuePattern?: RegExp;
+  /** For flags: `--name=VALUE` is accepted too, and the value replaces `true` (`--persist[=SECONDS]`). */
+  inlineValue?: boolean;
   help: string;
 }
 

@@ -5,6 +5,7 @@ import { DEVICE_OPTIONS } from "../cli/parse.ts";
 import { MAX_PASSWORD_LENGTH } from "../webrepl/session.ts";
 import { parseAddress } from "./address.ts";
 import { type DeviceEntry, maskSecret, Registry, type Scope, splitSecret } from "./registry.ts";
+import { describeKept, listKept } from "../persist/kept.ts";
 
 export function registryOf(context: CommandContext): Registry {
   return new Registry({ cwd: context.io.cwd(), configDir: context.configDir });
@@ -94,6 +95,7 @@ const gg: CommandSpec = {
     if (listed === 0) {
       context.io.out("No devices yet: add one with 'upydev config -t ADDR -p PASSWORD -@ NAME -gg'\n");
     }
+    await showKept(context.io, context.configDir);
   },
 };
 
@@ -108,7 +110,16 @@ const see: CommandSpec = {
     for (const pattern of context.args.positionals) {
       for (const entry of await registry.matchDevices(pattern)) context.io.out(`${describe(entry)}\n`);
     }
+    await showKept(context.io, context.configDir);
   },
 };
+
+/** WebREPL serves one client: devices held by a kept session (--persist) are busy for every other tool. */
+async function showKept(io: CommandContext["io"], configDir: string): Promise<void> {
+  const kept = await listKept(configDir);
+  if (kept.length > 0) {
+    io.out(`Held by kept sessions:\n${kept.map((info) => `  ${describeKept(info)}\n`).join("")}`);
+  }
+}
 
 export const configCommands: CommandSpec[] = [config, gg, see];

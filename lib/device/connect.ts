@@ -25,6 +25,8 @@ export interface OpenDeviceOptions {
   inactivityMs?: number;
   /** Loads the CA, host certificate and decrypted host key; required for `target.secure`. */
   tlsCredentials?: () => Promise<TlsCredentials>;
+  /** A kept session's local stream (lib/persist) instead of a new link, and the upgrade path it expects. */
+  kept?: { stream: ByteStream; path: string };
 }
 
 /** A logged-in link; lib/ops wraps its session into file operations. */
@@ -44,10 +46,10 @@ export async function openDevice(
   const port = targetPort(target);
   const address = formatAddress(target.host, port);
   const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-  const stream = await openStream(target, port, timeoutMs, options);
+  const stream = options.kept?.stream ?? await openStream(target, port, timeoutMs, options);
   let ws: WsClient;
   try {
-    ws = await WsClient.connect(stream, { timeoutMs });
+    ws = await WsClient.connect(stream, { timeoutMs, path: options.kept?.path });
   } catch (error) {
     throw handshakeError(error, address, target.secure);
   }

@@ -1,11 +1,14 @@
 /**
  * The one way commands reach a device: resolve the target, open it (mutual TLS with the host's key and
- * certificates for wss), run, and always close.
+ * certificates for wss), run, and always close. A kept session (lib/persist) for the device is used when one
+ * runs, and started when `--persist[=SECONDS]` or UPYDEV_PERSIST asks for it.
  */
 import type { CommandContext } from "../cli/command.ts";
 import { type DeviceConnection, openDevice, type OpenDeviceOptions, type TlsCredentials } from "./connect.ts";
 import type { DeviceTarget } from "./target.ts";
 import type { Io } from "../ui/io.ts";
+import { persistSeconds } from "../persist/kept.ts";
+import { openKept, startKept } from "../persist/start.ts";
 
 /** The host's CA, certificate and decrypted key, loaded only when a wss link needs them. */
 async function hostTlsCredentials(
@@ -17,13 +20,28 @@ async function hostTlsCredentials(
   return await loadHostTlsCredentials(configDir, io, target.passphrase);
 }
 
+export interface ConnectTargetOptions extends Omit<OpenDeviceOptions, "tlsCredentials" | "kept"> {
+  /** Idle seconds a new kept session holds the device for later commands; false: connect directly only. */
+  persist?: number | false;
+}
+
 export async function connectTarget(
   context: Pick<CommandContext, "io" | "configDir">,
   target: DeviceTarget,
-  options: Omit<OpenDeviceOptions, "tlsCredentials"> = {},
+  options: ConnectTargetOptions = {},
 ): Promise<DeviceConnection> {
+  const { persist, ...open } = options;
+  if (persist !== false) {
+    const kept = await openKept(context, target, open);
+    if (kept) return kept;
+    if (persist !== undefined) {
+      await startKept(context, target, persist);
+      const started = await openKept(context, target, open);
+      if (started) return started;
+    }
+  }
   return await openDevice(target, {
-    ...options,
+    ...open,
     tlsCredentials: () => hostTlsCredentials(context.configDir, context.io, target),
   });
 }
@@ -31,10 +49,11 @@ export async function connectTarget(
 export async function withDevice<T>(
   context: CommandContext,
   use: (device: DeviceConnection, target: DeviceTarget) => Promise<T>,
-  options: Omit<OpenDeviceOptions, "tlsCredentials"> = {},
+  options: Omit<ConnectTargetOptions, "persist"> = {},
 ): Promise<T> {
   const target = await context.resolveDevice();
-  const device = await connectTarget(context, target, options);
+  const persist = persistSeconds(context.args.options["--persist"], context.io.env);
+  const device = await connectTarget(context, target, { ...options, persist });
   try {
     return await use(device, target);
   } finally {

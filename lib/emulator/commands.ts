@@ -2,7 +2,7 @@
 import { type CommandSpec, optionString, type ParsedArgs } from "../cli/command.ts";
 import type { Io } from "../ui/io.ts";
 import { UsageError } from "../cli/errors.ts";
-import { DEFAULT_FLASH_SIZE, DEFAULT_WEBREPL_PORT } from "./emulator.ts";
+import { DEFAULT_FLASH_SIZE, DEFAULT_WEBREPL_PORT } from "./defaults.ts";
 import { WSS_PORT as WSS_DEVICE_PORT } from "../device/target.ts";
 
 function parseWholeNumber(text: string, what: string, min: number, max: number): number {

@@ -16,6 +16,7 @@ import type { ByteStream } from "../transport/stream.ts";
 import type { EmulatedDeviceCore, TerminalSink } from "./device.ts";
 import { concatBytes, latin1 } from "../bytes/bytes.ts";
 import { connStream } from "../transport/tcp.ts";
+import { type SendBufferOptions, TcpSendBuffer } from "./tcp_model.ts";
 
 const encoder = new TextEncoder();
 const WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -27,6 +28,7 @@ export const PASSWORD_MAX_CHARS = 9;
 const FILE_HEADER_BYTES = 82;
 const FILE_NAME_MAX = 63;
 const GET_CHUNK_BYTES = 256;
+const GET_READ_AHEAD_BYTES = 16 * GET_CHUNK_BYTES;
 const MICROPYTHON_VERSION = [1, 27, 0];
 const WB_OK = new Uint8Array([0x57, 0x42, 0, 0]);
 const CLOSE_REPLY = new Uint8Array([0x88, 0x00]);
@@ -37,6 +39,8 @@ export interface WebReplTerminalOptions {
   initialBytes?: Uint8Array;
   /** The device's console (UART) lines, e.g. "dupterm: EOF received, deactivating". */
   log?: (line: string) => void;
+  /** The modelled TCP send buffer (tcp_model.ts): ESP32's 5,744 B, loopback round trip, unless given. */
+  sendBuffer?: SendBufferOptions;
 }
 
 /**
@@ -69,11 +73,18 @@ class WebReplTerminal {
   #fileMode: FileMode = "header";
   #putRemaining = 0;
   #fileOpen = false;
+  readonly #sendBuffer: TcpSendBuffer;
+  /**
+   * File bytes read ahead for GET replies. The device reads 256 B from flash per pull; reading 4 KiB per trip
+   * to the Worker keeps the emulator's own overhead from hiding the link's speed (the replies are the same).
+   */
+  #getAhead: Uint8Array = new Uint8Array(0);
 
   constructor(device: EmulatedDeviceCore, stream: ByteStream, options: WebReplTerminalOptions) {
     this.#device = device;
     this.#stream = stream;
     this.#options = options;
+    this.#sendBuffer = new TcpSendBuffer(options.sendBuffer);
     this.#sink = {
       // modwebrepl drops output until the password is accepted.
       write: (bytes) => {
@@ -103,9 +114,11 @@ class WebReplTerminal {
           if (this.#ended) break;
         }
         if (!this.#ended) chunk = await this.#stream.read().catch(() => null);
+        if (chunk) this.#sendBuffer.peerSent();
       }
     } finally {
       this.#ended = true;
+      this.#sendBuffer.close();
       this.#device.detachTerminal(this.#sink);
       if (this.#fileOpen) await this.#device.fileRequest({ op: "close" }).catch(() => undefined);
       await this.#sending;
@@ -131,8 +144,11 @@ class WebReplTerminal {
     if (payload.length > 0) this.#queueWrite(payload);
   }
 
+  /** One non-blocking send: what the modelled send buffer cannot hold is lost, as on the board. */
   #queueWrite(bytes: Uint8Array): void {
-    this.#sending = this.#sending.then(() => this.#stream.write(bytes)).catch(() => {
+    const accepted = this.#sendBuffer.write(bytes);
+    if (accepted.length === 0) return;
+    this.#sending = this.#sending.then(() => this.#stream.write(accepted)).catch(() => {
       this.#ended = true;
     });
   }
@@ -259,8 +275,12 @@ class WebReplTerminal {
   }
 
   async #sendChunk(): Promise<void> {
-    const reply = await this.#device.fileRequest({ op: "read", max: GET_CHUNK_BYTES });
-    const data = reply.ok ? reply.bytes ?? new Uint8Array(0) : new Uint8Array(0);
+    if (this.#getAhead.length === 0) {
+      const reply = await this.#device.fileRequest({ op: "read", max: GET_READ_AHEAD_BYTES });
+      this.#getAhead = reply.ok ? reply.bytes ?? new Uint8Array(0) : new Uint8Array(0);
+    }
+    const data = this.#getAhead.subarray(0, GET_CHUNK_BYTES);
+    this.#getAhead = this.#getAhead.subarray(data.length);
     const frame = new Uint8Array(2 + data.length);
     new DataView(frame.buffer).setUint16(0, data.length, true);
     frame.set(data, 2);
@@ -269,6 +289,7 @@ class WebReplTerminal {
   }
 
   async #finishFile(): Promise<void> {
+    this.#getAhead = new Uint8Array(0);
     await this.#device.fileRequest({ op: "close" });
     this.#fileOpen = false;
     this.#fileMode = "header";

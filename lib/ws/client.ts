@@ -58,6 +58,8 @@ export interface WsConnectOptions {
   path?: string;
   /** Bound on the whole handshake. */
   timeoutMs?: number;
+  /** Ping once per read that brings data (see the module comment); default: over plain TCP only. */
+  ackPokes?: boolean;
 }
 
 const WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -81,9 +83,9 @@ export class WsClient {
   #writes: Promise<unknown> = Promise.resolve();
   readonly #pokeAcks: boolean;
 
-  private constructor(stream: ByteStream, surplus: Uint8Array) {
+  private constructor(stream: ByteStream, surplus: Uint8Array, pokeAcks: boolean) {
     this.#stream = stream;
-    this.#pokeAcks = stream.info.kind === "tcp";
+    this.#pokeAcks = pokeAcks;
     if (surplus.length > 0) this.#accept(surplus);
   }
 
@@ -91,7 +93,7 @@ export class WsClient {
   static async connect(stream: ByteStream, options: WsConnectOptions = {}): Promise<WsClient> {
     try {
       const surplus = await handshake(stream, options);
-      return new WsClient(stream, surplus);
+      return new WsClient(stream, surplus, options.ackPokes ?? stream.info.kind === "tcp");
     } catch (error) {
       stream.close();
       throw error;

@@ -3,6 +3,7 @@
  * and hand it the passphrase through a pipe, so the decrypted key lives only in that process.
  */
 import { basename } from "node:path";
+import { fileURLToPath } from "node:url";
 import { UserError } from "../cli/errors.ts";
 import { type DeviceConnection, openDevice, type OpenDeviceOptions } from "../device/connect.ts";
 import type { DeviceTarget } from "../device/target.ts";
@@ -97,11 +98,23 @@ export async function stopKept(configDir: string, address: string): Promise<bool
   return true;
 }
 
-/** The same program, as this process runs it: a compiled binary, a bundle, or main.ts under `deno run`. */
+/**
+ * The same program, as this process runs it: a compiled binary, a bundle (as its launcher runs it), or main.ts
+ * under `deno run` with the project's deno.json. Never the caller's own deno.json.
+ */
 function serverArgs(): string[] {
   if (!/^deno(\.exe)?$/.test(basename(Deno.execPath()))) return [];
-  const entry = import.meta.url.endsWith("/lib/persist/start.ts")
-    ? new URL("../../main.ts", import.meta.url).href
-    : import.meta.url;
-  return ["run", "-A", "--quiet", entry];
+  if (!import.meta.url.endsWith("/lib/persist/start.ts")) {
+    return ["run", "-A", "--quiet", "--no-config", "--no-lock", import.meta.url];
+  }
+  const config = new URL("../../deno.json", import.meta.url);
+  return [
+    "run",
+    "-A",
+    "--quiet",
+    "--frozen",
+    "--config",
+    fileURLToPath(config),
+    new URL("../../main.ts", import.meta.url).href,
+  ];
 }

@@ -8,7 +8,6 @@
  * the legacy `Proc-Type: 4,ENCRYPTED` EC PEM that upydev wrote (EVP_BytesToKey with MD5), which we never write.
  */
 import { scryptSync } from "node:crypto";
-import { md5 } from "npm:@noble/hashes@2.4.0/legacy.js";
 import { UserError } from "../cli/errors.ts";
 import {
   children,
@@ -169,7 +168,7 @@ export async function decryptPrivateKey(
     const keyBytes = LEGACY_CIPHER_KEY_BYTES[cipherName];
     if (!keyBytes) throw new UserError(`${source}: unsupported legacy key cipher ${cipherName}`);
     const iv = Uint8Array.fromHex(ivHex.trim());
-    const key = evpBytesToKey(new TextEncoder().encode(passphrase), iv.subarray(0, 8), keyBytes);
+    const key = await evpBytesToKey(new TextEncoder().encode(passphrase), iv.subarray(0, 8), keyBytes);
     const sec1 = await aesCbcDecrypt(key, iv, block.der).catch((error) =>
       Promise.reject(wrongPassphrase(error))
     );
@@ -268,7 +267,9 @@ function pkcs8FromSec1(sec1: Uint8Array): Uint8Array {
 }
 
 /** OpenSSL's EVP_BytesToKey with MD5 and one round: the legacy PEM key derivation. */
-function evpBytesToKey(password: Uint8Array, salt: Uint8Array, keyBytes: number): Uint8Array {
+async function evpBytesToKey(password: Uint8Array, salt: Uint8Array, keyBytes: number): Promise<Uint8Array> {
+  // Only imported keys use it: the wss connect path does not load the MD5 package.
+  const { md5 } = await import("npm:@noble/hashes@2.4.0/legacy.js");
   const blocks: Uint8Array[] = [];
   let previous = new Uint8Array(0);
   while (blocks.length * 16 < keyBytes) {

@@ -2,8 +2,7 @@
  * The client side of kept sessions: reuse one if it is running, or start the background process (server.ts)
  * and hand it the passphrase through a pipe, so the decrypted key lives only in that process.
  */
-import { basename } from "node:path";
-import { fileURLToPath } from "node:url";
+import { basename, fromFileUrl } from "../local/paths.ts";
 import { UserError } from "../cli/errors.ts";
 import { type DeviceConnection, openDevice, type OpenDeviceOptions } from "../device/connect.ts";
 import type { DeviceTarget } from "../device/target.ts";
@@ -114,7 +113,7 @@ function serverArgs(): string[] {
     "--quiet",
     "--frozen",
     "--config",
-    fileURLToPath(config),
+    fromFileUrl(config),
     new URL("../../main.ts", import.meta.url).href,
   ];
 }

@@ -9,14 +9,14 @@
  *   `_webrepl._webrepl(websocket.websocket(sock))` + `os.dupterm(ws)` do on the device).
  *
  * Device writes are faithful to the latency trap (notes §10): one frame per device write, its header and payload
- * in two separate writes, Nagle left on.
+ * in two separate writes, through the ESP32's modelled send buffer and Nagle (tcp_model.ts).
  */
 import { encodeFrameHeader, type Frame, FrameParser, Opcode, WsProtocolError } from "../ws/frame.ts";
 import type { ByteStream } from "../transport/stream.ts";
 import type { EmulatedDeviceCore, TerminalSink } from "./device.ts";
 import { concatBytes, latin1 } from "../bytes/bytes.ts";
 import { connStream } from "../transport/tcp.ts";
-import { type SendBufferOptions, TcpSendBuffer } from "./tcp_model.ts";
+import { type SendModelOptions, TcpSendModel } from "./tcp_model.ts";
 
 const encoder = new TextEncoder();
 const WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -39,8 +39,8 @@ export interface WebReplTerminalOptions {
   initialBytes?: Uint8Array;
   /** The device's console (UART) lines, e.g. "dupterm: EOF received, deactivating". */
   log?: (line: string) => void;
-  /** The modelled TCP send buffer (tcp_model.ts): ESP32's 5,744 B, loopback round trip, unless given. */
-  sendBuffer?: SendBufferOptions;
+  /** The device's TCP sending side (tcp_model.ts): ESP32's 5,744-byte buffer and Nagle, unless given. */
+  tcp?: SendModelOptions;
 }
 
 /**
@@ -73,7 +73,7 @@ class WebReplTerminal {
   #fileMode: FileMode = "header";
   #putRemaining = 0;
   #fileOpen = false;
-  readonly #sendBuffer: TcpSendBuffer;
+  readonly #tcp: TcpSendModel;
   /**
    * File bytes read ahead for GET replies. The device reads 256 B from flash per pull; reading 4 KiB per trip
    * to the Worker keeps the emulator's own overhead from hiding the link's speed (the replies are the same).
@@ -84,7 +84,7 @@ class WebReplTerminal {
     this.#device = device;
     this.#stream = stream;
     this.#options = options;
-    this.#sendBuffer = new TcpSendBuffer(options.sendBuffer);
+    this.#tcp = new TcpSendModel((bytes) => this.#write(bytes), options.tcp);
     this.#sink = {
       // modwebrepl drops output until the password is accepted.
       write: (bytes) => {
@@ -114,11 +114,11 @@ class WebReplTerminal {
           if (this.#ended) break;
         }
         if (!this.#ended) chunk = await this.#stream.read().catch(() => null);
-        if (chunk) this.#sendBuffer.peerSent();
+        if (chunk) this.#tcp.peerSent();
       }
     } finally {
       this.#ended = true;
-      this.#sendBuffer.close();
+      this.#tcp.close();
       this.#device.detachTerminal(this.#sink);
       if (this.#fileOpen) await this.#device.fileRequest({ op: "close" }).catch(() => undefined);
       await this.#sending;
@@ -134,6 +134,7 @@ class WebReplTerminal {
   #end(): void {
     if (this.#ended) return;
     this.#ended = true;
+    this.#tcp.close();
     this.#sending = this.#sending.then(() => this.#stream.close());
   }
 
@@ -144,11 +145,14 @@ class WebReplTerminal {
     if (payload.length > 0) this.#queueWrite(payload);
   }
 
-  /** One non-blocking send: what the modelled send buffer cannot hold is lost, as on the board. */
+  /** One non-blocking send: the TCP model drops what does not fit and decides when the rest leaves. */
   #queueWrite(bytes: Uint8Array): void {
-    const accepted = this.#sendBuffer.write(bytes);
-    if (accepted.length === 0) return;
-    this.#sending = this.#sending.then(() => this.#stream.write(accepted)).catch(() => {
+    this.#tcp.write(bytes);
+  }
+
+  /** Bytes the TCP model puts on the wire, in order. */
+  #write(bytes: Uint8Array): void {
+    this.#sending = this.#sending.then(() => this.#stream.write(bytes)).catch(() => {
       this.#ended = true;
     });
   }
@@ -321,8 +325,8 @@ export function listenWebRepl(device: EmulatedDeviceCore, options: WebReplServer
   const acceptLoop = (async () => {
     try {
       for await (const conn of listener) {
-        // Nagle stays on, as on the device: with split header/payload writes it reproduces the 40 ms trap.
-        conn.setNoDelay(false);
+        // Nagle is modelled (tcp_model.ts): the host kernel's own would stall pipelined GETs as no board does.
+        conn.setNoDelay(true);
         const remote = conn.remoteAddr as Deno.NetAddr;
         const stream = connStream(conn, { kind: "tcp", host: remote.hostname, port: remote.port });
         streams.add(stream);

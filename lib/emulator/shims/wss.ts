@@ -40,8 +40,8 @@ export async function startWssEmulator(options: WssEmulatorOptions): Promise<Wss
   let core: EmulatedDeviceCore | undefined;
   const net = new NetHost({
     acceptReady: (listener) => core?.postToWorker({ wssAccept: listener } satisfies AcceptMessage),
-    attachWebRepl: (stream, password) => {
-      serveWebReplTerminal(core!, stream, { password, log }).catch((error) => {
+    attachWebRepl: (stream, password, nagle) => {
+      serveWebReplTerminal(core!, stream, { password, log, tcp: { nagle } }).catch((error) => {
         log(`WebREPL session ended: ${(error as Error).message}`);
         stream.close();
       });

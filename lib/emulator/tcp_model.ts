@@ -9,10 +9,10 @@
  * - Acknowledgement: any bytes from the host acknowledge everything sent, and the host acknowledges at once
  *   when two full segments are outstanding (on loopback; no round trip is modelled).
  *
- * Against real MicroPython's GET with 1 / 16 / 64 pulls in flight (5.7 / 3,901 / 4,710 KB/s, no ACK pings) this
- * gives 5.7 / ~700 / ~720 KB/s; the host kernel's own Nagle, which counts ACK numbers, gave 5.3 / 80 / 240. The
- * remaining gap at depth is not explained yet. The emulator's sockets run with TCP_NODELAY and this model
- * decides when bytes leave.
+ * Against real MicroPython's GET of 1 MiB with 1 / 16 / 64 pulls in flight (5.7 / 3,901 / 4,710 KB/s, no ACK
+ * pings) this gives 5.6 / 4,165 / 5,388 KB/s (scripts/bench_webrepl.ts); the host kernel's own Nagle, which
+ * counts ACK numbers, stalled every round of a pipelined GET (5.3 / 80 / 240 KB/s). So the emulator's sockets
+ * run with TCP_NODELAY and this model decides when bytes leave.
  */
 
 /** ESP-IDF's default TCP send buffer (CONFIG_LWIP_TCP_SND_BUF_DEFAULT). */

@@ -1,11 +1,14 @@
 /** upydev: entry point. */
-// @peculiar/x509 (the PKI) needs the Reflect metadata polyfill loaded before it.
-import "npm:reflect-metadata@0.2.2";
 import { runCli } from "./lib/cli/run.ts";
 import { commandTable } from "./lib/cli/table.ts";
 import { processIo } from "./lib/ui/io.ts";
 
 if (import.meta.main) {
+  if (Deno.env.get("UPYDEV_KEPT_SERVE")) {
+    // The background process of a kept session (lib/persist), started by upydev itself.
+    const { serveKept } = await import("./lib/persist/server.ts");
+    Deno.exit(await serveKept());
+  }
   try {
     Deno.exit(await runCli(Deno.args, processIo(), commandTable()));
   } catch (error) {

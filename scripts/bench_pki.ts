@@ -4,7 +4,7 @@
  */
 import "npm:reflect-metadata@0.2.2";
 import { createCaCertificate, issueLeafCertificate, validityFor } from "../lib/pki/certs.ts";
-import { DEFAULT_KDF, deriveKey, type KdfParams, PBKDF2_ITERATIONS } from "../lib/pki/key_file.ts";
+import { DEFAULT_KDF, deriveKey, type KdfParams, PBKDF2_ITERATIONS } from "../lib/hostkey/key_file.ts";
 import { generateKeyPair } from "../lib/pki/keys.ts";
 import { onboardKeyCode } from "../lib/pki/onboard.ts";
 import { loadMicroPython } from "npm:@micropython/micropython-webassembly-pyscript@1.27.0";

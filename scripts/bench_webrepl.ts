@@ -10,6 +10,9 @@ import { DeviceFiles } from "../lib/ops/files.ts";
 import { startEmulator } from "../lib/emulator/emulator.ts";
 import { ExecTransfer } from "../lib/webrepl/exec_transfer.ts";
 import { WaWbTransfer } from "../lib/webrepl/transfer.ts";
+import { WebReplSession } from "../lib/webrepl/session.ts";
+import { connectTcp } from "../lib/transport/tcp.ts";
+import { WsClient } from "../lib/ws/client.ts";
 
 const { values } = parseArgs({
   options: { size: { type: "string", default: String(256 * 1024) }, runs: { type: "string", default: "20" } },
@@ -142,9 +145,41 @@ async function measure(label: string, port: number): Promise<void> {
   }
 }
 
+/** GET as the real-firmware figures were taken (no ACK pings), next to those figures. */
+async function compareWithFirmware(port: number): Promise<void> {
+  const stream = await connectTcp("127.0.0.1", port, { timeoutMs: 10_000 });
+  const session = await WebReplSession.login(await WsClient.connect(stream, { ackPokes: false }), PASSWORD);
+  try {
+    // 1 MiB, so that the first round's delayed ACK does not dominate, as in the firmware's figures.
+    const data = new Uint8Array(1 << 20);
+    for (let offset = 0; offset < data.length; offset += 65536) {
+      crypto.getRandomValues(data.subarray(offset, offset + 65536));
+    }
+    // One pull in flight waits out the ACK stall per chunk: 8 KiB is enough to see it.
+    await new WaWbTransfer(session).put("small.bin", data.subarray(0, 8192));
+    await new WaWbTransfer(session).put("big.bin", data);
+    console.log("\nloopback, no ACK pings (how the real-firmware figures were taken)");
+    for (const [pipeline, real] of [[1, 5.7], [16, 3901], [64, 4710]]) {
+      const [file, bytes] = pipeline === 1 ? ["small.bin", 8192] : ["big.bin", data.length];
+      const transfer = new WaWbTransfer(session, { getPipeline: pipeline });
+      const start = performance.now();
+      await transfer.get(file, bytes);
+      const rate = bytes / 1024 / ((performance.now() - start) / 1000);
+      console.log(
+        `  ${`WA/WB GET, ${pipeline} pull(s) in flight`.padEnd(42)} ${rate.toFixed(1).padStart(8)} KB/s` +
+          `   real firmware ${real} KB/s: ${(rate / real).toFixed(2)}x`,
+      );
+    }
+    await session.exec("import os\nos.remove('small.bin')\nos.remove('big.bin')");
+  } finally {
+    await session.close();
+  }
+}
+
 const emulator = await startEmulator({ port: 0, password: PASSWORD });
 try {
   await measure("loopback", emulator.port);
+  await compareWithFirmware(emulator.port);
   const proxy = delayProxy(emulator.port, 5);
   try {
     await measure("loopback + 5 ms each way", proxy.port);

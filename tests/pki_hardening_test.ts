@@ -18,9 +18,9 @@ import {
 } from "../lib/pki/authority.ts";
 import { issueLeafCertificate, validityFor } from "../lib/pki/certs.ts";
 import { kgCommand } from "../lib/pki/commands.ts";
-import { decryptPrivateKey } from "../lib/pki/key_file.ts";
+import { decryptPrivateKey } from "../lib/hostkey/key_file.ts";
 import { generateKeyPair, sec1Der } from "../lib/pki/keys.ts";
-import { encodePem } from "../lib/pki/pem.ts";
+import { encodePem } from "../lib/hostkey/pem.ts";
 import { CA_CERT, hostCertName, hostKeyName } from "../lib/pki/store.ts";
 import { type KeyTransferLink, UNIQUE_ID_CODE } from "../lib/pki/transfer.ts";
 import { connectTls } from "../lib/transport/tls.ts";

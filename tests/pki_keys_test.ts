@@ -4,6 +4,7 @@ import { UserError } from "../lib/cli/errors.ts";
 import {
   children,
   integer,
+  octetString,
   oid,
   readInteger,
   readNode,
@@ -11,16 +12,16 @@ import {
   readWhole,
   sequence,
   TAG,
-} from "../lib/pki/der.ts";
+} from "../lib/hostkey/der.ts";
 import {
   decryptPrivateKey,
   DEFAULT_KDF,
   encryptPrivateKey,
   isEncryptedKeyFile,
   PBKDF2_ITERATIONS,
-} from "../lib/pki/key_file.ts";
+} from "../lib/hostkey/key_file.ts";
 import { generateKeyPair, importPkcs8 } from "../lib/pki/keys.ts";
-import { decodePemBlocks } from "../lib/pki/pem.ts";
+import { decodePemBlocks, encodePem } from "../lib/hostkey/pem.ts";
 
 const PASS = "correct horse";
 
@@ -188,4 +189,42 @@ Deno.test("a cheap KDF still produces a valid PBES2 structure (the tests' FAST_K
   assertEquals(block.label, "ENCRYPTED PRIVATE KEY");
   const [algorithm] = children(readWhole(block.der, TAG.sequence));
   assertEquals(readOid(children(algorithm)[0]), "1.2.840.113549.1.5.13");
+});
+
+/** An `ENCRYPTED PRIVATE KEY` PEM with the given KDF algorithm and a ciphertext that is never reached. */
+function crafted(kdfAlgorithm: Uint8Array): string {
+  const aes256 = sequence(oid("2.16.840.1.101.3.4.1.42"), octetString(new Uint8Array(16)));
+  const pbes2 = sequence(oid("1.2.840.113549.1.5.13"), sequence(kdfAlgorithm, aes256));
+  return encodePem("ENCRYPTED PRIVATE KEY", sequence(pbes2, octetString(new Uint8Array(32))));
+}
+
+Deno.test("hostile KDF parameters in a key file are refused before any work", async () => {
+  const salt = octetString(new Uint8Array(16));
+  const pbkdf2 = (iterations: number) =>
+    crafted(sequence(oid("1.2.840.113549.1.5.12"), sequence(salt, integer(iterations))));
+  const started = performance.now();
+  await assertRejects(
+    () => decryptPrivateKey(pbkdf2(2_000_000_000), PASS, "evil.pem"),
+    UserError,
+    "evil.pem: 2000000000 PBKDF2 iterations is more than the 10000000 read; refusing",
+  );
+  assert(performance.now() - started < 1000, "refused without deriving");
+  const scrypt = (n: number, r: number, p: number) =>
+    crafted(sequence(oid("1.3.6.1.4.1.11591.4.11"), sequence(salt, integer(n), integer(r), integer(p))));
+  await assertRejects(
+    () => decryptPrivateKey(scrypt(1 << 30, 8, 1), PASS, "evil.pem"),
+    UserError,
+    "evil.pem: scrypt parameters need more than 256 MiB; refusing",
+  );
+  await assertRejects(
+    () => decryptPrivateKey(scrypt(1000, 8, 1), PASS, "evil.pem"),
+    UserError,
+    "evil.pem: invalid scrypt parameters N=1000 r=8 p=1",
+  );
+  // At the bound it is only a wrong passphrase (bad padding), not a refusal.
+  await assertRejects(
+    () => decryptPrivateKey(pbkdf2(2048), PASS, "ok.pem"),
+    UserError,
+    "wrong passphrase for ok.pem",
+  );
 });

@@ -14,8 +14,8 @@ import {
   issueDeviceCertificate,
   loadHostTlsCredentials,
 } from "../lib/pki/authority.ts";
-import { encodePem } from "../lib/pki/pem.ts";
-import { decryptPrivateKey } from "../lib/pki/key_file.ts";
+import { encodePem } from "../lib/hostkey/pem.ts";
+import { decryptPrivateKey } from "../lib/hostkey/key_file.ts";
 import { CA_CERT, hostCertName, hostKeyName } from "../lib/pki/store.ts";
 import { UserError } from "../lib/cli/errors.ts";
 import { certificateProblem } from "../lib/pki/verify.ts";

@@ -127,7 +127,36 @@ Deno.test("ws client: pings are ignored, not answered", async () => {
   await peer.sendRaw(Uint8Array.fromHex("8900"));
   await peer.sendText("x");
   assertEquals(await ws.receive(), { opcode: Opcode.Text, payload: ascii("x") });
-  assertEquals(client.writes.length, 0);
+  assertEquals(client.writes.length, 0, "no pong");
+  await ws.close();
+});
+
+Deno.test("ws client: over TCP each read that brings data sends one empty ping, never while idle", async () => {
+  const { client, peer, ws } = await upgraded();
+  const before = client.pokes();
+  // A frame in two pieces, as stock WebREPL writes it with Nagle on: the header alone, then the payload.
+  await peer.sendRaw(Uint8Array.of(0x81, 0x01));
+  const reply = ws.receive();
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assertEquals(client.pokes(), before + 1, "the header's read carries the ACK the device waits for");
+  await peer.sendRaw(ascii("x"));
+  assertEquals(await reply, { opcode: Opcode.Text, payload: ascii("x") });
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assertEquals(client.pokes(), before + 2);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  assertEquals(client.pokes(), before + 2, "nothing while nothing arrives");
+  await ws.close();
+});
+
+Deno.test("ws client: over TLS no pings are sent (our wss_repl turns Nagle off)", async () => {
+  const { client, device } = memoryPair({ kind: "tls", host: "192.168.4.1", port: 8833 });
+  const peer = new ScriptedDevice(device);
+  const served = peer.upgrade();
+  const ws = await WsClient.connect(client);
+  await served;
+  await peer.sendText("x");
+  assertEquals(await ws.receive(), { opcode: Opcode.Text, payload: ascii("x") });
+  assertEquals(client.pokes(), 0);
   await ws.close();
 });
 

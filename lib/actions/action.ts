@@ -25,7 +25,7 @@ import type { TransportInfo } from "../transport/stream.ts";
 import { type Painter, painter } from "../ui/colour.ts";
 import { InterruptedError, type Io } from "../ui/io.ts";
 import type { WebReplSession } from "../webrepl/session.ts";
-import { isAbsolute, resolve } from "node:path";
+import { isAbsolute, resolve } from "../local/paths.ts";
 
 /** An open device as actions see it. */
 export interface Device {

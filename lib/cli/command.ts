@@ -23,6 +23,8 @@ export interface OptionSpec {
   valueName?: string;
   /** For lists: every word up to the next option must match; only code with spaces (`-@ dev1 "x = 1"`) ends it. */
   valuePattern?: RegExp;
+  /** For flags: `--name=VALUE` is accepted too, and the value replaces `true` (`--persist[=SECONDS]`). */
+  inlineValue?: boolean;
   help: string;
 }
 

@@ -40,6 +40,6 @@ export function actionHelp(spec: CommandSpec): string {
 
 function optionLabel(option: OptionSpec): string {
   const names = option.names.join(", ");
-  if (option.kind === "flag") return names;
+  if (option.kind === "flag") return option.inlineValue ? `${names}[=${option.valueName ?? "VALUE"}]` : names;
   return `${names} ${option.valueName ?? "VALUE"}${option.kind === "list" ? "..." : ""}`;
 }

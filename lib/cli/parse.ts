@@ -57,6 +57,13 @@ export const DEVICE_OPTIONS: OptionSpec[] = [
   },
   { names: ["-g"], kind: "flag", help: "use the global config instead of ./upydev_.config" },
   { names: ["-wss"], kind: "flag", help: "force WebSecureREPL (mutual TLS, port 8833)" },
+  {
+    names: ["--persist"],
+    kind: "flag",
+    inlineValue: true,
+    valueName: "SECONDS",
+    help: "keep the connection open in the background for later commands (idle SECONDS, default 300)",
+  },
 ];
 
 export function optionsOf(spec: CommandSpec): OptionSpec[] {
@@ -122,8 +129,10 @@ export function parseActionArguments(
     }
     const key = option.names[0];
     if (option.kind === "flag") {
-      if (inlineValue !== undefined) throw new UsageError(`option '${name}' takes no value`);
-      parsed.options[key] = true;
+      if (inlineValue !== undefined && !option.inlineValue) {
+        throw new UsageError(`option '${name}' takes no value`);
+      }
+      parsed.options[key] = inlineValue ?? true;
     } else if (option.kind === "value") {
       const next = rest[i + 1];
       // `-t -p pw`: a forgotten value must not swallow the next option.

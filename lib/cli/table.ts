@@ -6,11 +6,13 @@ import { shellCommands } from "../shell/commands.ts";
 import { kgCommandSpec } from "../pki/kg.ts";
 import { emulatorCommands } from "../emulator/commands.ts";
 import { demoCommands } from "../demo/commands.ts";
+import { disconnectCommand } from "../persist/commands.ts";
 
 export function commandTable(): CommandSpec[] {
   return [
     ...configCommands,
     ...shellCommands,
+    disconnectCommand,
     ...deviceActionCommands(),
     kgCommandSpec,
     ...emulatorCommands,

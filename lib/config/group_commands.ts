@@ -6,6 +6,7 @@ import { type CommandContext, type CommandSpec, optionFlag, optionString } from 
 import { UsageError, UserError } from "../cli/errors.ts";
 import { JSON_OPTION } from "../cli/parse.ts";
 import { jsonDocument } from "../groups/report.ts";
+import { describeKept, listKept } from "../persist/kept.ts";
 import { compileGlob, hasGlob } from "../glob/pattern.ts";
 import { printable } from "../ui/terminal_text.ts";
 import { parseAddress } from "./address.ts";
@@ -79,6 +80,7 @@ const gg: CommandSpec = {
     if (groups.every((group) => group.entries.length === 0)) {
       context.io.out("No devices yet: add one with 'upydev config -t ADDR -p PASSWORD -@ NAME -gg'\n");
     }
+    await showKept(context.io, context.configDir);
   },
 };
 
@@ -105,8 +107,17 @@ const see: CommandSpec = {
       const entries = group?.entries ?? await selectDevices(registry, [word]);
       for (const entry of entries) context.io.out(`${group ? "  " : ""}${describe(entry)}\n`);
     }
+    await showKept(context.io, context.configDir);
   },
 };
+
+/** WebREPL serves one client: devices held by a kept session (--persist) are busy for every other tool. */
+async function showKept(io: CommandContext["io"], configDir: string): Promise<void> {
+  const kept = await listKept(configDir);
+  if (kept.length > 0) {
+    io.out(`Held by kept sessions:\n${kept.map((info) => `  ${describeKept(info)}\n`).join("")}`);
+  }
+}
 
 /** `NAME ADDR PASS[:PASSPHRASE]` triplets, each checked as `config` checks one device. */
 function deviceTriplets(words: string[], option: string): DeviceEntry[] {

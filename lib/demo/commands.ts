@@ -1,6 +1,5 @@
 /** `upydev demo`. */
 import type { CommandSpec } from "../cli/command.ts";
-import { runDemo } from "./demo.ts";
 
 export function demoCommands(table: () => CommandSpec[]): CommandSpec[] {
   return [{
@@ -12,6 +11,10 @@ export function demoCommands(table: () => CommandSpec[]): CommandSpec[] {
     options: [{ names: ["--script"], kind: "flag", help: "run a scripted shell session instead, then exit" }],
     positionals: { min: 0, max: 0 },
     device: false,
-    run: (context) => runDemo(context.io, { script: context.args.options["--script"] === true, table }),
+    run: async (context) => {
+      // The demo serves an emulated device (node:tls and the PKI): loaded only when it runs.
+      const { runDemo } = await import("./demo.ts");
+      return await runDemo(context.io, { script: context.args.options["--script"] === true, table });
+    },
   }];
 }

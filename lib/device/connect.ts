@@ -5,7 +5,6 @@
 import { UserError } from "../cli/errors.ts";
 import type { ByteStream, TransportInfo } from "../transport/stream.ts";
 import { connectTcp, formatAddress } from "../transport/tcp.ts";
-import { connectTls } from "../transport/tls.ts";
 import { checkPassword } from "../config/password.ts";
 import { WebReplSession } from "../webrepl/session.ts";
 import { WsClient, WsHandshakeError } from "../ws/client.ts";
@@ -27,6 +26,8 @@ export interface OpenDeviceOptions extends SessionOptions {
   connectTimeoutMs?: number;
   /** Loads the CA, host certificate and decrypted host key; required for `target.secure`. */
   tlsCredentials?: () => Promise<TlsCredentials>;
+  /** A kept session's local stream (lib/persist) instead of a new link, and the upgrade path it expects. */
+  kept?: { stream: ByteStream; path: string };
 }
 
 /** A logged-in link; lib/ops wraps its session into file operations. */
@@ -46,10 +47,10 @@ export async function openDevice(
   const port = targetPort(target);
   const address = formatAddress(target.host, port);
   const timeoutMs = options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-  const stream = await openStream(target, port, timeoutMs, options);
+  const stream = options.kept?.stream ?? await openStream(target, port, timeoutMs, options);
   let ws: WsClient;
   try {
-    ws = await WsClient.connect(stream, { timeoutMs });
+    ws = await WsClient.connect(stream, { timeoutMs, path: options.kept?.path });
   } catch (error) {
     throw handshakeError(error, address, target.secure);
   }
@@ -73,7 +74,11 @@ async function openStream(
       `wss to ${formatAddress(target.host, port)} needs the host's TLS certificate and key`,
     );
   }
-  const credentials = await options.tlsCredentials();
+  // node:tls costs start-up time: only wss loads it.
+  const [credentials, { connectTls }] = await Promise.all([
+    options.tlsCredentials(),
+    import("../transport/tls.ts"),
+  ]);
   return await connectTls({ host: target.host, port, timeoutMs, ...credentials });
 }
 

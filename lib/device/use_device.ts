@@ -1,11 +1,14 @@
 /**
- * The one way commands reach a device: resolve the target, open it (mutual TLS with the host's PKI for wss),
- * run, and always close.
+ * The one way commands reach a device: resolve the target, open it (mutual TLS with the host's key and
+ * certificates for wss), run, and always close. A kept session (lib/persist) for the device is used when one
+ * runs, and started when `--persist[=SECONDS]` or UPYDEV_PERSIST asks for it.
  */
 import type { CommandContext } from "../cli/command.ts";
 import { type DeviceConnection, openDevice, type OpenDeviceOptions, type TlsCredentials } from "./connect.ts";
 import type { DeviceTarget } from "./target.ts";
 import type { Io } from "../ui/io.ts";
+import { persistSeconds } from "../persist/kept.ts";
+import { openKept, startKept } from "../persist/start.ts";
 
 /**
  * Decrypted host credentials of this run, by config directory and passphrase: a group run over many wss
@@ -14,14 +17,14 @@ import type { Io } from "../ui/io.ts";
  */
 const credentialsOfRun = new WeakMap<Io, Map<string, Promise<TlsCredentials>>>();
 
-/** The host's CA, certificate and decrypted key; the PKI is imported only when a wss link needs it. */
+/** The host's CA, certificate and decrypted key, loaded only when a wss link needs them. */
 function hostTlsCredentials(configDir: string, io: Io, target: DeviceTarget): Promise<TlsCredentials> {
   const cache = credentialsOfRun.get(io) ?? new Map<string, Promise<TlsCredentials>>();
   credentialsOfRun.set(io, cache);
   const key = `${configDir}\0${target.passphrase ?? ""}`;
   let credentials = cache.get(key);
   if (!credentials) {
-    credentials = import("../pki/mod.ts").then(({ loadHostTlsCredentials }) =>
+    credentials = import("../hostkey/host_credentials.ts").then(({ loadHostTlsCredentials }) =>
       loadHostTlsCredentials(configDir, io, target.passphrase)
     );
     cache.set(key, credentials);
@@ -30,13 +33,28 @@ function hostTlsCredentials(configDir: string, io: Io, target: DeviceTarget): Pr
   return credentials;
 }
 
+export interface ConnectTargetOptions extends Omit<OpenDeviceOptions, "tlsCredentials" | "kept"> {
+  /** Idle seconds a new kept session holds the device for later commands; false: connect directly only. */
+  persist?: number | false;
+}
+
 export async function connectTarget(
   context: Pick<CommandContext, "io" | "configDir">,
   target: DeviceTarget,
-  options: Omit<OpenDeviceOptions, "tlsCredentials"> = {},
+  options: ConnectTargetOptions = {},
 ): Promise<DeviceConnection> {
+  const { persist, ...open } = options;
+  if (persist !== false) {
+    const kept = await openKept(context, target, open);
+    if (kept) return kept;
+    if (persist !== undefined) {
+      await startKept(context, target, persist);
+      const started = await openKept(context, target, open);
+      if (started) return started;
+    }
+  }
   return await openDevice(target, {
-    ...options,
+    ...open,
     tlsCredentials: () => hostTlsCredentials(context.configDir, context.io, target),
   });
 }
@@ -44,10 +62,11 @@ export async function connectTarget(
 export async function withDevice<T>(
   context: CommandContext,
   use: (device: DeviceConnection, target: DeviceTarget) => Promise<T>,
-  options: Omit<OpenDeviceOptions, "tlsCredentials"> = {},
+  options: Omit<ConnectTargetOptions, "persist"> = {},
 ): Promise<T> {
   const target = await context.resolveDevice();
-  const device = await connectTarget(context, target, options);
+  const persist = persistSeconds(context.args.options["--persist"], context.io.env);
+  const device = await connectTarget(context, target, { ...options, persist });
   try {
     return await use(device, target);
   } finally {

@@ -2,8 +2,8 @@
 import { type CommandSpec, optionString, type ParsedArgs } from "../cli/command.ts";
 import type { Io } from "../ui/io.ts";
 import { UsageError } from "../cli/errors.ts";
-import { DEFAULT_FLASH_SIZE, DEFAULT_WEBREPL_PORT } from "./emulator.ts";
-import { startWssEmulator, WSS_DEVICE_PORT } from "./shims/wss.ts";
+import { DEFAULT_FLASH_SIZE, DEFAULT_WEBREPL_PORT } from "./defaults.ts";
+import { WSS_PORT as WSS_DEVICE_PORT } from "../device/target.ts";
 
 function parseWholeNumber(text: string, what: string, min: number, max: number): number {
   if (!/^\d+$/.test(text) || Number(text) < min || Number(text) > max) {
@@ -80,6 +80,8 @@ export async function serveEmulator(
   const portText = optionString(args, "--port");
   const wssPortText = optionString(args, "--wss-port");
   const sizeText = optionString(args, "--flash-size");
+  // The TLS shims load node:tls and friends: only `emu` pays for them, not every command's start-up.
+  const { startWssEmulator } = await import("./shims/wss.ts");
   const emu = await startWssEmulator({
     password,
     port: portText === undefined ? DEFAULT_WEBREPL_PORT : parseWholeNumber(portText, "--port", 0, 65535),

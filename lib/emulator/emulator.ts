@@ -12,7 +12,7 @@
  *
  * Options: password (≤ 9 chars, as the device's webrepl_passwd[10]; at each boot /webrepl_cfg.py's PASS wins, as
  * webrepl.start() reads it, and `_webrepl.password(p)` changes it for the next login); hostname ("127.0.0.1"); port (8266);
- * flashSize (2 MiB; Python writes past it raise OSError 28, WA/WB PUTs are cut silently as on the device);
+ * flashSize (4 MiB; Python writes past it raise OSError 28, WA/WB PUTs are cut silently as on the device);
  * flashDir (a host directory that keeps the flash between runs); uniqueId (6 bytes; default derived from
  * flashDir); heapSize (2 MiB); execTimeoutMs (20 s without progress → Worker restarted, client told);
  * stdinBufferBytes (260: REPL input beyond ESP32's stdin ring buffer is dropped silently, as on the device);
@@ -33,6 +33,7 @@
  * os.ilistdir sizes come from os.stat; no LittleFS block rounding in statvfs.
  */
 import { UserError } from "../cli/errors.ts";
+import { DEFAULT_FLASH_SIZE, DEFAULT_WEBREPL_PORT } from "./defaults.ts";
 import { EmulatedDeviceCore, type HostCallHandler } from "./device.ts";
 import { flashBytes, freshFlash, loadFlashDir } from "./flash.ts";
 import { listenWebRepl, PASSWORD_MAX_CHARS, type WebReplServer } from "./webrepl_server.ts";
@@ -63,8 +64,7 @@ export interface EmulatedDevice {
   close(): Promise<void>;
 }
 
-export const DEFAULT_WEBREPL_PORT = 8266;
-export const DEFAULT_FLASH_SIZE = 2 * 1024 * 1024;
+export { DEFAULT_FLASH_SIZE, DEFAULT_WEBREPL_PORT };
 const DEFAULT_HEAP_SIZE = 2 * 1024 * 1024;
 const DEFAULT_EXEC_TIMEOUT_MS = 20_000;
 /** ports/esp32/mphalport.c: `stdin_ringbuf` of 260 bytes. */

@@ -9,13 +9,14 @@
  *   `_webrepl._webrepl(websocket.websocket(sock))` + `os.dupterm(ws)` do on the device).
  *
  * Device writes are faithful to the latency trap (notes §10): one frame per device write, its header and payload
- * in two separate writes, Nagle left on.
+ * in two separate writes, through the ESP32's modelled send buffer and Nagle (tcp_model.ts).
  */
 import { encodeFrameHeader, type Frame, FrameParser, Opcode, WsProtocolError } from "../ws/frame.ts";
 import type { ByteStream } from "../transport/stream.ts";
 import type { EmulatedDeviceCore, TerminalSink } from "./device.ts";
 import { concatBytes, latin1 } from "../bytes/bytes.ts";
 import { connStream } from "../transport/tcp.ts";
+import { type SendModelOptions, TcpSendModel } from "./tcp_model.ts";
 
 const encoder = new TextEncoder();
 const WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -27,6 +28,7 @@ export const PASSWORD_MAX_CHARS = 9;
 const FILE_HEADER_BYTES = 82;
 const FILE_NAME_MAX = 63;
 const GET_CHUNK_BYTES = 256;
+const GET_READ_AHEAD_BYTES = 16 * GET_CHUNK_BYTES;
 const MICROPYTHON_VERSION = [1, 27, 0];
 const WB_OK = new Uint8Array([0x57, 0x42, 0, 0]);
 const CLOSE_REPLY = new Uint8Array([0x88, 0x00]);
@@ -36,6 +38,8 @@ export interface WebReplTerminalOptions {
   initialBytes?: Uint8Array;
   /** The device's console (UART) lines, e.g. "dupterm: EOF received, deactivating". */
   log?: (line: string) => void;
+  /** The device's TCP sending side (tcp_model.ts): ESP32's 5,744-byte buffer and Nagle, unless given. */
+  tcp?: SendModelOptions;
 }
 
 /**
@@ -68,11 +72,18 @@ class WebReplTerminal {
   #fileMode: FileMode = "header";
   #putRemaining = 0;
   #fileOpen = false;
+  readonly #tcp: TcpSendModel;
+  /**
+   * File bytes read ahead for GET replies. The device reads 256 B from flash per pull; reading 4 KiB per trip
+   * to the Worker keeps the emulator's own overhead from hiding the link's speed (the replies are the same).
+   */
+  #getAhead: Uint8Array = new Uint8Array(0);
 
   constructor(device: EmulatedDeviceCore, stream: ByteStream, options: WebReplTerminalOptions) {
     this.#device = device;
     this.#stream = stream;
     this.#options = options;
+    this.#tcp = new TcpSendModel((bytes) => this.#write(bytes), options.tcp);
     this.#sink = {
       // modwebrepl drops output until the password is accepted.
       write: (bytes) => {
@@ -102,9 +113,11 @@ class WebReplTerminal {
           if (this.#ended) break;
         }
         if (!this.#ended) chunk = await this.#stream.read().catch(() => null);
+        if (chunk) this.#tcp.peerSent();
       }
     } finally {
       this.#ended = true;
+      this.#tcp.close();
       this.#device.detachTerminal(this.#sink);
       if (this.#fileOpen) await this.#device.fileRequest({ op: "close" }).catch(() => undefined);
       await this.#sending;
@@ -120,6 +133,7 @@ class WebReplTerminal {
   #end(): void {
     if (this.#ended) return;
     this.#ended = true;
+    this.#tcp.close();
     this.#sending = this.#sending.then(() => this.#stream.close());
   }
 
@@ -130,7 +144,13 @@ class WebReplTerminal {
     if (payload.length > 0) this.#queueWrite(payload);
   }
 
+  /** One non-blocking send: the TCP model drops what does not fit and decides when the rest leaves. */
   #queueWrite(bytes: Uint8Array): void {
+    this.#tcp.write(bytes);
+  }
+
+  /** Bytes the TCP model puts on the wire, in order. */
+  #write(bytes: Uint8Array): void {
     this.#sending = this.#sending.then(() => this.#stream.write(bytes)).catch(() => {
       this.#ended = true;
     });
@@ -258,8 +278,12 @@ class WebReplTerminal {
   }
 
   async #sendChunk(): Promise<void> {
-    const reply = await this.#device.fileRequest({ op: "read", max: GET_CHUNK_BYTES });
-    const data = reply.ok ? reply.bytes ?? new Uint8Array(0) : new Uint8Array(0);
+    if (this.#getAhead.length === 0) {
+      const reply = await this.#device.fileRequest({ op: "read", max: GET_READ_AHEAD_BYTES });
+      this.#getAhead = reply.ok ? reply.bytes ?? new Uint8Array(0) : new Uint8Array(0);
+    }
+    const data = this.#getAhead.subarray(0, GET_CHUNK_BYTES);
+    this.#getAhead = this.#getAhead.subarray(data.length);
     const frame = new Uint8Array(2 + data.length);
     new DataView(frame.buffer).setUint16(0, data.length, true);
     frame.set(data, 2);
@@ -268,6 +292,7 @@ class WebReplTerminal {
   }
 
   async #finishFile(): Promise<void> {
+    this.#getAhead = new Uint8Array(0);
     await this.#device.fileRequest({ op: "close" });
     this.#fileOpen = false;
     this.#fileMode = "header";
@@ -298,8 +323,8 @@ export function listenWebRepl(device: EmulatedDeviceCore, options: WebReplServer
   const acceptLoop = (async () => {
     try {
       for await (const conn of listener) {
-        // Nagle stays on, as on the device: with split header/payload writes it reproduces the 40 ms trap.
-        conn.setNoDelay(false);
+        // Nagle is modelled (tcp_model.ts): the host kernel's own would stall pipelined GETs as no board does.
+        conn.setNoDelay(true);
         const remote = conn.remoteAddr as Deno.NetAddr;
         const stream = connStream(conn, { kind: "tcp", host: remote.hostname, port: remote.port });
         streams.add(stream);

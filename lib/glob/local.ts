@@ -1,5 +1,5 @@
 /** Globs on this computer's paths (put, lls), with the same matcher and rules as on the device. */
-import { join, resolve } from "node:path";
+import { join, resolve } from "../local/paths.ts";
 import { expandWords, type TreeEntry } from "./expand.ts";
 import type { GlobOptions } from "./pattern.ts";
 

@@ -3,7 +3,7 @@
  * shell's put/get run them. Device-side safety (temporary name, verification, rename) lives in DeviceFiles;
  * the local side is written through a temporary file and a rename too.
  */
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "../local/paths.ts";
 import { UserError } from "../cli/errors.ts";
 import { writeFileAtomic } from "../config/files.ts";
 import type { Io } from "../ui/io.ts";

@@ -6,7 +6,6 @@
 import * as x509 from "npm:@peculiar/x509@2.2.0";
 import { UserError } from "../cli/errors.ts";
 import type { Io } from "../ui/io.ts";
-import { readPassphrase } from "../ui/passphrase.ts";
 import {
   altNameFor,
   type CertificateAuthority,
@@ -18,9 +17,8 @@ import {
   validityFor,
   type ValidityOptions,
 } from "./certs.ts";
-import { decryptPrivateKey, encryptPrivateKey, type KdfParams } from "./key_file.ts";
+import { decryptPrivateKey, encryptPrivateKey, type KdfParams } from "../hostkey/key_file.ts";
 import { generateKeyPair, importPkcs8, type KeyPair, sec1Der } from "./keys.ts";
-import { encodePem } from "./pem.ts";
 import {
   CA_CERT,
   CA_KEY,
@@ -32,13 +30,13 @@ import {
   PREVIOUS_CA_KEY,
   writeSecretFile,
 } from "./store.ts";
-import { HOST_PASSPHRASE_ENV } from "./kg.ts";
+import { storeUser } from "../hostkey/names.ts";
 
 export { CA_PASSPHRASE_ENV, HOST_PASSPHRASE_ENV } from "./kg.ts";
 
 /** The store of this user, named after `$USER` (`$USERNAME` on Windows) and this machine's host name. */
 export function openPkiStore(configDir: string, io: Io): PkiStore {
-  const user = io.env("USER") ?? io.env("USERNAME") ?? "user";
+  const user = storeUser(io);
   let hostname = "localhost";
   try {
     hostname = Deno.hostname();
@@ -244,61 +242,7 @@ export async function signDeviceCsr(
   return { certDer: new Uint8Array(certificate.rawData), certPem };
 }
 
-export interface HostTlsCredentials {
-  /** The ROOT CA certificate that device certificates must chain to. */
-  caPem: string;
-  certPem: string;
-  /** Unencrypted PKCS#8 PEM: in memory only, for `Deno.connectTls({ key })`. */
-  keyPem: string;
-  /** e.g. `HOST_key@6361726c6f.pem`, for the prompt `Enter passphrase for key '<keyFileName>':`. */
-  keyFileName: string;
-}
-
-/**
- * The host's TLS client credentials. The passphrase comes from the caller (registry), else `UPYDEV_PASSPHRASE`,
- * else a hidden prompt `Enter passphrase for key 'HOST_key@<id>.pem': `.
- */
-export async function loadHostTlsCredentials(
-  configDir: string,
-  io: Io,
-  passphrase?: string,
-): Promise<HostTlsCredentials> {
-  const store = openPkiStore(configDir, io);
-  const keyFileName = hostKeyName(store.hostId);
-  const caPem = await store.readText(CA_CERT, "kg ssl CA");
-  // Checked here: TLS would take an empty or damaged CA file as "the device is not signed by your CA".
-  if (caPem.trim() === "") {
-    throw new UserError(
-      `your CA certificate ${
-        store.path(CA_CERT)
-      } is empty; restore it, or make a new CA with \`upydev kg ssl CA\``,
-    );
-  }
-  parseCertificatePem(caPem, `your CA certificate ${store.path(CA_CERT)}`);
-  const certPem = await store.readText(hostCertName(store.hostId), "kg ssl host");
-  const keyText = await store.readText(keyFileName, "kg ssl host");
-  const secret = passphrase ?? io.env(HOST_PASSPHRASE_ENV) ??
-    await readPassphrase(io, `Enter passphrase for key '${keyFileName}': `);
-  const hostCert = parseCertificatePem(certPem, store.path(hostCertName(store.hostId)));
-  // The device's clock may not notice an expired certificate (it starts in 2000); this computer's does.
-  if (hostCert.notAfter.getTime() < Date.now()) {
-    throw new UserError(
-      `host certificate ${hostCertName(store.hostId)} expired on ${
-        hostCert.notAfter.toISOString().slice(0, 10)
-      }; ` +
-        "renew it with `upydev kg ssl host`",
-    );
-  }
-  const { pkcs8 } = await decryptPrivateKey(keyText, secret, store.path(keyFileName));
-  const keys = await importPkcs8(pkcs8, store.path(keyFileName));
-  await checkPair(
-    hostCert,
-    keys,
-    hostCertName(store.hostId),
-    keyFileName,
-  );
-  return { caPem, certPem, keyPem: encodePem("PRIVATE KEY", pkcs8), keyFileName };
-}
+export { type HostTlsCredentials, loadHostTlsCredentials } from "../hostkey/host_credentials.ts";
 
 /** Swaps the current CA with the one in the rotation slot. */
 export async function rotateCa(store: PkiStore): Promise<void> {

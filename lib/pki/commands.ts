@@ -36,7 +36,7 @@ import {
   validityFor,
   type ValidityOptions,
 } from "./certs.ts";
-import { isEncryptedKeyFile } from "./key_file.ts";
+import { isEncryptedKeyFile } from "../hostkey/key_file.ts";
 import { readTextIfExists } from "../config/files.ts";
 import {
   CA_CERT,

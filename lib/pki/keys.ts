@@ -3,13 +3,12 @@
  * SEC1 DER (what upydev wrote, and what mbedtls parses on every port).
  */
 import { UserError } from "../cli/errors.ts";
-import { encode, integer, octetString, oid, sequence } from "./der.ts";
+import { encode, integer, octetString, oid, sequence } from "../hostkey/der.ts";
 import { concatBytes } from "../bytes/bytes.ts";
 
 export const ALGORITHM = { name: "ECDSA", namedCurve: "P-256" } as const;
 export const SIGNING = { name: "ECDSA", hash: "SHA-256" } as const;
 
-const OID_EC_PUBLIC_KEY = "1.2.840.10045.2.1";
 const OID_PRIME256V1 = "1.2.840.10045.3.1.7";
 
 export interface KeyPair {
@@ -59,11 +58,6 @@ export async function sec1Der(pair: KeyPair): Promise<Uint8Array> {
     encode(0xa0, oid(OID_PRIME256V1)),
     encode(0xa1, encode(0x03, concatBytes([Uint8Array.of(0), point]))),
   );
-}
-
-/** Wraps a SEC1 `ECPrivateKey` (from a legacy `EC PRIVATE KEY` PEM) as PKCS#8. */
-export function pkcs8FromSec1(sec1: Uint8Array): Uint8Array {
-  return sequence(integer(0), sequence(oid(OID_EC_PUBLIC_KEY), oid(OID_PRIME256V1)), octetString(sec1));
 }
 
 /** SHA-256 over the public key's SubjectPublicKeyInfo: matches a key to a certificate. */

@@ -5,7 +5,9 @@
 import type { CommandSpec } from "../cli/command.ts";
 import { JSON_OPTION } from "../cli/parse.ts";
 
-export const HOST_PASSPHRASE_ENV = "UPYDEV_PASSPHRASE";
+import { HOST_PASSPHRASE_ENV } from "../hostkey/names.ts";
+
+export { HOST_PASSPHRASE_ENV };
 export const CA_PASSPHRASE_ENV = "UPYDEV_CA_PASSPHRASE";
 
 export const KG_GRAMMAR: Omit<CommandSpec, "run"> = {
@@ -86,6 +88,8 @@ export const KG_GRAMMAR: Omit<CommandSpec, "run"> = {
 export const kgCommandSpec: CommandSpec = {
   ...KG_GRAMMAR,
   run: async (context) => {
+    // @peculiar/x509 needs the Reflect metadata polyfill evaluated before it; only `kg` loads either.
+    await import("npm:reflect-metadata@0.2.2");
     const { pkiCommands } = await import("./commands.ts");
     return await pkiCommands[0].run(context);
   },

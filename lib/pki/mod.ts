@@ -33,7 +33,7 @@ export {
   signDeviceCsr,
 } from "./authority.ts";
 export { DEFAULT_NOT_BEFORE, type ValidityOptions } from "./certs.ts";
-export { encodePem } from "./pem.ts";
+export { encodePem } from "../hostkey/pem.ts";
 export {
   CA_CERT,
   deviceCertDerName,

@@ -4,15 +4,16 @@
  */
 import { UserError } from "../cli/errors.ts";
 import { ensureDir, fileError, writeFileAtomic } from "../config/files.ts";
+import { readStoreFile } from "../hostkey/host_credentials.ts";
+import { CA_CERT, hostCertName, hostIdFor, hostKeyName, pkiDir } from "../hostkey/names.ts";
+
+export { CA_CERT, hostCertName, hostIdFor, hostKeyName };
 
 export const CA_KEY = "ROOT_CA_key.pem";
-export const CA_CERT = "ROOT_CA_cert.pem";
 /** The rotation slot: the previous CA, kept when a CA is replaced, swapped back by `kg ssl CA rotate`. */
 export const PREVIOUS_CA_KEY = "~ROOT_CA_key.pem";
 export const PREVIOUS_CA_CERT = "~ROOT_CA_cert.pem";
 
-export const hostKeyName = (hostId: string) => `HOST_key@${hostId}.pem`;
-export const hostCertName = (hostId: string) => `HOST_cert@${hostId}.pem`;
 export const deviceCertName = (uid: string) => `SSL_certificate${uid}.pem`;
 /** Names on the device (the seed's). */
 export const deviceKeyDerName = (uid: string) => `SSL_key${uid}.der`;
@@ -34,11 +35,6 @@ export function checkUniqueId(uid: string, source: string): string {
   return uid;
 }
 
-/** upydev's host id: the first 10 hex characters of hex($USER), e.g. "carlo" → 6361726c6f. */
-export function hostIdFor(user: string): string {
-  return new TextEncoder().encode(user).toHex().slice(0, 10);
-}
-
 export class PkiStore {
   readonly dir: string;
   readonly hostId: string;
@@ -47,7 +43,7 @@ export class PkiStore {
   readonly hostname: string;
 
   constructor(configDir: string, identity: { user: string; hostname: string }) {
-    this.dir = `${configDir}/pki`;
+    this.dir = pkiDir(configDir);
     this.user = identity.user;
     this.hostname = identity.hostname;
     this.hostId = hostIdFor(identity.user);
@@ -69,14 +65,7 @@ export class PkiStore {
 
   /** Reads a store file; a missing one is a UserError that says which command creates it. */
   async readText(name: string, createdBy: string): Promise<string> {
-    try {
-      return await Deno.readTextFile(this.path(name));
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) {
-        throw new UserError(`${this.path(name)} not found; create it with \`upydev ${createdBy}\``);
-      }
-      throw asUserError(error, this.path(name), "read");
-    }
+    return await readStoreFile(this.path(name), createdBy);
   }
 
   async ensureDir(): Promise<void> {

@@ -56,7 +56,7 @@ export function wawbRequest(type: number, remotePath: string, size: number): Uin
 }
 
 export interface WaWbOptions {
-  /** GET pulls kept in flight, so the device always has a request queued (defeats Nagle + delayed ACK). */
+  /** GET pulls kept in flight, so the device always has a request queued and a reply on its way. */
   getPipeline?: number;
   /** Ctrl-C: the transfer stops at the next frame and throws InterruptedError. */
   signal?: AbortSignal;
@@ -70,9 +70,11 @@ export interface WaWbOptions {
 const PUT_PADDING_LIMIT = 64 * 1024;
 
 /**
- * Default pulls in flight. The device's socket is non-blocking, so its replies must fit its TCP send buffer
- * (ESP-IDF's default is 5744 B): 16 replies of 262 B are 4.2 KB. Measured on the emulator: 1 → 5.5 KB/s,
- * 16 → 83 KB/s over loopback.
+ * Default pulls in flight. The device's socket is non-blocking and the firmware ignores partial writes, so
+ * every reply in flight must fit its TCP send buffer (ESP-IDF's default is 5,744 B) until the host's ACK frees
+ * it: 16 replies of 266 B (with the frame header) are 4.3 KB, while 64 would be 17 KB. The emulator models that
+ * buffer (lib/emulator/tcp_model.ts). Measured on real MicroPython 1.27 (unix port, loopback, without our ACK
+ * pings): 1 / 16 / 64 pulls → 5.7 / 3,901 / 4,710 KB/s; depth, not the 44 ms ACK stall, is what 16 buys back.
  */
 const DEFAULT_GET_PIPELINE = 16;
 

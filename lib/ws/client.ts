@@ -3,8 +3,13 @@
  *
  * Hand-written because MicroPython compares header names case-sensitively and every stock client
  * (Deno's WebSocket included) lowercases them. Client frames are masked, FIN, at most 65535 bytes and go out
- * in one write each; the client never pings. Text frames are delivered as bytes: the device puts raw,
- * possibly invalid UTF-8 into them.
+ * in one write each. Text frames are delivered as bytes: the device puts raw, possibly invalid UTF-8 into them.
+ *
+ * Over plain TCP the client sends an empty ping after each read that brings data while it waits for more:
+ * stock WebREPL writes each frame as header then payload with Nagle on, so the payload waits for the ACK of
+ * the header, which the host delays by up to 40 ms (200 ms on Windows). Any bytes the host sends carry that
+ * ACK at once; MicroPython's WebSocket layer drops pings without replying (notes/real-firmware.md). Our
+ * wss_repl turns Nagle off, so TLS links do without.
  */
 import type { ByteStream } from "../transport/stream.ts";
 import { formatAddress } from "../transport/tcp.ts";
@@ -55,12 +60,15 @@ export interface WsConnectOptions {
   path?: string;
   /** Bound on the whole handshake. */
   timeoutMs?: number;
+  /** Ping once per read that brings data (see the module comment); default: over plain TCP only. */
+  ackPokes?: boolean;
 }
 
 const WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 const MAX_HANDSHAKE_BYTES = 16 * 1024;
 const CLOSE_REPLY_WAIT_MS = 250;
 const encoder = new TextEncoder();
+const ACK_POKE = encodeFrame(Opcode.Ping, new Uint8Array(0), { mask: true });
 
 export class WsClient {
   readonly #stream: ByteStream;
@@ -78,9 +86,13 @@ export class WsClient {
   #closed = false;
   /** A protocol violation was seen: nothing more from the peer can be trusted or parsed. */
   #broken = false;
+  /** Every write, in order: a poke must never land inside a frame that is being written in parts. */
+  #writes: Promise<unknown> = Promise.resolve();
+  readonly #pokeAcks: boolean;
 
-  private constructor(stream: ByteStream, surplus: Uint8Array) {
+  private constructor(stream: ByteStream, surplus: Uint8Array, pokeAcks: boolean) {
     this.#stream = stream;
+    this.#pokeAcks = pokeAcks;
     if (surplus.length > 0) this.#surplus = surplus;
   }
 
@@ -88,7 +100,7 @@ export class WsClient {
   static async connect(stream: ByteStream, options: WsConnectOptions = {}): Promise<WsClient> {
     try {
       const surplus = await handshake(stream, options);
-      return new WsClient(stream, surplus);
+      return new WsClient(stream, surplus, options.ackPokes ?? stream.info.kind === "tcp");
     } catch (error) {
       stream.close();
       throw error;
@@ -133,6 +145,7 @@ export class WsClient {
         return null;
       }
       this.#accept(chunk);
+      this.#pokeAck();
     }
     return this.#queue.shift()!;
   }
@@ -143,7 +156,7 @@ export class WsClient {
     this.#closed = true;
     try {
       if (!this.#end && !this.#broken) {
-        await this.#stream.write(encodeFrame(Opcode.Close, new Uint8Array(0), { mask: true }));
+        await this.#write(encodeFrame(Opcode.Close, new Uint8Array(0), { mask: true }));
         const deadline = Date.now() + CLOSE_REPLY_WAIT_MS;
         while (!this.#end && Date.now() < deadline) {
           this.#queue.length = 0;
@@ -162,7 +175,22 @@ export class WsClient {
       throw new RangeError(`frame payload of ${payload.length} bytes exceeds ${MAX_WEBREPL_PAYLOAD}`);
     }
     if (this.#closed) throw new Error("WebSocket already closed");
-    await this.#stream.write(encodeFrame(opcode, payload, { mask: true }));
+    await this.#write(encodeFrame(opcode, payload, { mask: true }));
+  }
+
+  #write(frame: Uint8Array): Promise<void> {
+    const write = this.#writes.then(() => this.#stream.write(frame));
+    this.#writes = write.catch(() => {});
+    return write;
+  }
+
+  /**
+   * One per read that brought data (never while idle): the device may hold the rest of this reply, or the
+   * next frame, until it sees our ACK. A failed poke shows up on the next real write.
+   */
+  #pokeAck(): void {
+    if (!this.#pokeAcks || this.#closed || this.#end || this.#broken) return;
+    this.#write(ACK_POKE).catch(() => {});
   }
 
   async #read(timeoutMs?: number): Promise<Uint8Array | null> {

@@ -26,18 +26,26 @@ class Pipe {
   }
 }
 
-/** Two connected ends; `writes` on the first end records each write call (one write per frame). */
+/** An empty masked ping: what the client sends over TCP to carry its ACK (lib/ws/client.ts). */
+export const isAckPoke = (bytes: Uint8Array) => bytes.length === 6 && bytes[0] === 0x89 && bytes[1] === 0x80;
+
+/**
+ * Two connected ends; `writes` on the first end records each write call (one write per frame) except the
+ * client's ACK pokes, which `pokes` counts.
+ */
 export function memoryPair(
   info: TransportInfo = { kind: "tcp", host: "192.168.4.1", port: 8266 },
-): { client: ByteStream & { writes: Uint8Array[] }; device: ByteStream } {
+): { client: ByteStream & { writes: Uint8Array[]; pokes: () => number }; device: ByteStream } {
   const toDevice = new Pipe();
   const toClient = new Pipe();
   const writes: Uint8Array[] = [];
+  let pokes = 0;
   const end = (incoming: Pipe, outgoing: Pipe, record?: Uint8Array[]) => ({
     info,
     read: () => incoming.read(),
     write: (bytes: Uint8Array) => {
-      record?.push(bytes.slice());
+      if (record && isAckPoke(bytes)) pokes++;
+      else record?.push(bytes.slice());
       outgoing.push(bytes);
       return Promise.resolve();
     },
@@ -46,7 +54,10 @@ export function memoryPair(
       incoming.end();
     },
   });
-  return { client: { ...end(toClient, toDevice, writes), writes }, device: end(toDevice, toClient) };
+  return {
+    client: { ...end(toClient, toDevice, writes), writes, pokes: () => pokes },
+    device: end(toDevice, toClient),
+  };
 }
 
 /** The device side of a scripted exchange. */
@@ -97,17 +108,21 @@ export class ScriptedDevice {
     }
   }
 
-  /** Next frame from the client (masked, as a device would receive it); null at EOF. */
+  /** Next frame from the client (masked, as a device would receive it); null at EOF. Pings are dropped, as
+   * MicroPython's WebSocket layer drops them. */
   async frame(): Promise<Frame | null> {
-    while (this.#frames.length === 0) {
-      if (this.#buffer.length > 0) {
-        this.#frames.push(...this.#parser.push(this.#buffer));
-        this.#buffer = new Uint8Array(0);
-        continue;
+    while (true) {
+      while (this.#frames.length === 0) {
+        if (this.#buffer.length > 0) {
+          this.#frames.push(...this.#parser.push(this.#buffer));
+          this.#buffer = new Uint8Array(0);
+          continue;
+        }
+        if (!(await this.#more())) return null;
       }
-      if (!(await this.#more())) return null;
+      const frame = this.#frames.shift()!;
+      if (frame.opcode !== Opcode.Ping) return frame;
     }
-    return this.#frames.shift()!;
   }
 
   /** Collects client text frames until their concatenation ends with `suffix`. */

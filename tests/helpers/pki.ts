@@ -1,5 +1,5 @@
 /** Shared by tests/pki_*_test.ts: the openssl CLI as a checker, temp stores and a cheap KDF. */
-import type { KdfParams } from "../../lib/pki/key_file.ts";
+import type { KdfParams } from "../../lib/hostkey/key_file.ts";
 import { PkiStore } from "../../lib/pki/store.ts";
 
 /** A cheap scrypt for tests that are not about the KDF (the real one costs ~50 ms per key). */

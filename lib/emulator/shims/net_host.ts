@@ -22,8 +22,11 @@ export interface NetHostHooks {
    * `socket._dispatch(listener)` once idle, as the port schedules the callback.
    */
   acceptReady(listener: number): void;
-  /** Serves the WebREPL session (login, framing, WA/WB, REPL) over an already-upgraded stream. */
-  attachWebRepl(stream: ByteStream): void;
+  /**
+   * Serves the WebREPL session (login, framing, WA/WB, REPL) over an already-upgraded stream; `nagle` tells
+   * whether the device code left Nagle on (the TCP model applies it; the host socket itself never delays).
+   */
+  attachWebRepl(stream: ByteStream, nagle: () => boolean): void;
   /** The 127.0.0.1 port to listen on for a device port; 0 (the default) lets the OS choose. */
   hostPort?(devicePort: number): number;
 }
@@ -64,6 +67,8 @@ function bounded<T>(promise: Promise<T>, timeoutMs: number | null, onTimeout: ()
 class Connection {
   secure?: tls.TLSSocket;
   attached = false;
+  /** Set by the device code (setsockopt TCP_NODELAY), as lwIP's default leaves it off. */
+  noDelay = false;
   closed = false;
   timeoutMs: number | null = null;
   private chunks: Uint8Array[] = [];
@@ -72,6 +77,8 @@ class Connection {
   private wake?: () => void;
 
   constructor(readonly id: number, readonly raw: net.Socket, private readonly onClose: () => void) {
+    // Nagle is the TCP model's business (lib/emulator/tcp_model.ts), not the host kernel's.
+    raw.setNoDelay(true);
     raw.on("close", () => this.close());
     raw.on("error", () => this.close());
   }
@@ -280,6 +287,9 @@ export class NetHost {
         target.timeoutMs = seconds === null ? null : seconds * 1000;
         return;
       }
+      case "nodelay":
+        this.connection(id).noDelay = request.enabled as boolean;
+        return;
       case "readline":
         return (await this.connection(id).readline()).toHex();
       case "write":
@@ -315,7 +325,7 @@ export class NetHost {
         const connection = this.connection(id);
         if (!connection.attached) {
           connection.attached = true;
-          this.hooks.attachWebRepl(connection.stream());
+          this.hooks.attachWebRepl(connection.stream(), () => !connection.noDelay);
         }
         return;
       }

@@ -40,8 +40,8 @@ export async function startWssEmulator(options: WssEmulatorOptions): Promise<Wss
   let core: EmulatedDeviceCore | undefined;
   const net = new NetHost({
     acceptReady: (listener) => core?.postToWorker({ wssAccept: listener } satisfies AcceptMessage),
-    attachWebRepl: (stream) => {
-      serveWebReplTerminal(core!, stream, { log }).catch((error) => {
+    attachWebRepl: (stream, nagle) => {
+      serveWebReplTerminal(core!, stream, { log, tcp: { nagle } }).catch((error) => {
         log(`WebREPL session ended: ${(error as Error).message}`);
         stream.close();
       });

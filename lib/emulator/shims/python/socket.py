@@ -74,8 +74,10 @@ class _Tcp(_Stream):
         if level == SOL_SOCKET and opt == _CALLBACK_OPT and self._port is not None:
             self._callback = value
             call("accept_callback", id=self._id, enabled=value is not None)
-        # the data-ready callback on a client (os.dupterm_notify), SO_REUSEADDR and TCP_NODELAY need no
-        # action: the host delivers session input itself and never reuses ports
+        elif level == IPPROTO_TCP and opt == TCP_NODELAY and self._port is None:
+            call("nodelay", id=self._id, enabled=bool(value))
+        # the data-ready callback on a client (os.dupterm_notify) and SO_REUSEADDR need no action: the host
+        # delivers session input itself and never reuses ports
 
     def bind(self, addr):
         self._port = addr[1]

@@ -159,7 +159,9 @@ Deno.test("shell: dsync runs inside shl, and -rf asks with one key on the raw te
     assertEquals(await deviceDump(emulator, "/app"), await localDump(`${local}/proj`, SKIPPED));
     await Deno.remove(`${local}/proj/lib/c.py`);
     await step("dsync proj --to /app -rf\r", "are not in the source and will be deleted:\r\n  lib/c.py\r\n");
+    const asked = Date.now();
     while (!io.stderr.includes("delete them? [y/N] ")) {
+      if (Date.now() - asked > 30_000) throw new Error(`no question: ${io.stdout} | ${io.stderr}`);
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     assert(

@@ -71,6 +71,8 @@ export class Shell {
   #input: Promise<Uint8Array | null> | undefined;
   /** Keys typed while a command ran, for the next prompt. */
   readonly #typeAhead: (Uint8Array | null)[] = [];
+  /** Actions waiting for a key (dsync -rf's question): the shell's reader hands them the next one. */
+  readonly #keyWaiters: ((chunk: Uint8Array | null) => void)[] = [];
   #wakeup = Promise.withResolvers<void>();
   /** Set by the pump when the link dropped; `expected` after CTRL-d (a soft reset). */
   #linkLost: { expected: boolean } | undefined;
@@ -281,8 +283,21 @@ export class Shell {
     return this.#typeAhead.length > 0 ? Promise.resolve(this.#typeAhead.shift()!) : this.#io.readStdin();
   }
 
+  /**
+   * The keyboard as an action sees it. The shell keeps reading while a command runs (to catch CTRL-c), so an
+   * action that asks something must get its answer from that reader, not race it for standard input.
+   */
+  #actionIo(): Io {
+    return Object.assign(Object.create(this.#io), {
+      readStdin: (): Promise<Uint8Array | null> =>
+        this.#typeAhead.length > 0
+          ? Promise.resolve(this.#typeAhead.shift()!)
+          : new Promise((resolve) => this.#keyWaiters.push(resolve)),
+    });
+  }
+
   async #command(name: string, words: string[], out: ActionOutput): Promise<void> {
-    const context = { device: this.#device, io: this.#io, state: this.#state, out };
+    const context = { device: this.#device, io: this.#actionIo(), state: this.#state, out };
     await this.#interruptible(runShellCommand(name, words, context));
     // `reset` (and anything else that reboots the device) ends the link: reconnect, as after CTRL-d.
     if (this.#linkDown()) this.#linkDropped(name === "reset");
@@ -320,7 +335,9 @@ export class Shell {
       if (chunk === "done") break;
       this.#input = undefined;
       if (chunk === null || !chunk.includes(CTRL.C)) {
-        this.#typeAhead.push(chunk);
+        const waiter = this.#keyWaiters.shift();
+        if (waiter) waiter(chunk);
+        else this.#typeAhead.push(chunk);
         if (chunk === null) break;
       } else if (await this.#device.session.interrupt().catch(() => false)) {
         this.#io.out("^C");

@@ -302,7 +302,8 @@ Deno.test("kg ssl -tfkey -@ w1 w2: each device gets its own certificate and serv
     const io = recordingIo({ env: box.env, cwd: box.cwd });
     io.feed(`${HOST_PASS}\n${CA_PASS}\n`);
     io.endInput();
-    const code = await runCli(["kg", "ssl", "-tfkey", "-@", "w1", "w2"], io, commandTable());
+    // Both devices hold valid certificates already: replacing them takes --force.
+    const code = await runCli(["kg", "ssl", "-tfkey", "--force", "-@", "w1", "w2"], io, commandTable());
     assertEquals(code, 0, io.stderr);
     assertEquals(
       io.stderr.match(/Enter passphrase for key 'HOST_key@[0-9a-f]+\.pem': /g)?.length,

@@ -9,7 +9,7 @@ import { UsageError } from "../cli/errors.ts";
 import { JSON_OPTION } from "../cli/parse.ts";
 import type { DeviceConnection, OpenDeviceOptions } from "../device/connect.ts";
 import type { DeviceTarget } from "../device/target.ts";
-import { connectTarget } from "../device/use_device.ts";
+import { connectTarget, requestedPersist } from "../device/use_device.ts";
 import { capturingIo, runGroup } from "../groups/run.ts";
 import {
   describeFailure,
@@ -148,7 +148,10 @@ export function actionCommand(action: DeviceAction<unknown>, deps: ActionCommand
       const prepared = await action.prepare?.({ args, io, localCwd });
       /** One device, end to end; `deviceIo` carries its output and its Ctrl-C. */
       const runOn = async (target: DeviceTarget, deviceIo: Io, width: number, group: boolean) => {
-        const connection = await connectTarget(context, target, deps.connect);
+        const connection = await connectTarget(context, target, {
+          ...deps.connect,
+          persist: requestedPersist(context),
+        });
         const interruption = new AbortController();
         const device = openedDevice(connection, target, { ...deps.files, signal: interruption.signal });
         try {

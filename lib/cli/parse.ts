@@ -146,8 +146,9 @@ export function parseActionArguments(
       parsed.options[key] = value;
     } else {
       const values: string[] = inlineValue !== undefined ? [inlineValue] : [];
-      // Code with spaces (`-@ dev1 "x = 1"`) ends the list; any other word is a value and must fit the pattern.
-      const inList = (token: string) => !looksLikeOption(token) && !/\s/.test(token);
+      // Code (`-@ dev1 "print(1)"`, `"x = 1"`) ends the list; any other word is a value and must fit the
+      // pattern, so a mistyped name (`bad/name`) is refused instead of silently becoming an argument.
+      const inList = (token: string) => !looksLikeOption(token) && !/[\s()=;'"]/.test(token);
       while (i + 1 < rest.length && inList(rest[i + 1])) values.push(rest[++i]);
       const invalid = values.find((value) => option.valuePattern && !option.valuePattern.test(value));
       if (invalid !== undefined) {

@@ -59,14 +59,18 @@ export async function connectTarget(
   });
 }
 
+/** Idle seconds of a kept session that `--persist[=SECONDS]` or UPYDEV_PERSIST asks for; undefined: none. */
+export function requestedPersist(context: Pick<CommandContext, "args" | "io">): number | undefined {
+  return persistSeconds(context.args.options["--persist"], context.io.env);
+}
+
 export async function withDevice<T>(
   context: CommandContext,
   use: (device: DeviceConnection, target: DeviceTarget) => Promise<T>,
   options: Omit<ConnectTargetOptions, "persist"> = {},
 ): Promise<T> {
   const target = await context.resolveDevice();
-  const persist = persistSeconds(context.args.options["--persist"], context.io.env);
-  const device = await connectTarget(context, target, { ...options, persist });
+  const device = await connectTarget(context, target, { ...options, persist: requestedPersist(context) });
   try {
     return await use(device, target);
   } finally {

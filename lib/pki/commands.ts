@@ -507,11 +507,6 @@ async function caStatus(io: Io, store: PkiStore): Promise<void> {
   for (const [label, path, createdBy] of await caCertificates(store)) {
     await showCertificate(io, label, path, createdBy);
   }
-  for (
-    const name of (await store.list()).filter((name) => /^~ROOT_CA_cert\.replaced-[\w-]+\.pem$/.test(name))
-  ) {
-    await showCertificate(io, "replaced ROOT CA", store.path(name), "kg ssl CA");
-  }
 }
 
 type CertificateFile = [label: string, path: string, createdBy: string];
@@ -520,6 +515,11 @@ async function caCertificates(store: PkiStore): Promise<CertificateFile[]> {
   const files: CertificateFile[] = [["ROOT CA", store.path(CA_CERT), "kg ssl CA"]];
   if (await store.exists(PREVIOUS_CA_CERT)) {
     files.push(["previous ROOT CA", store.path(PREVIOUS_CA_CERT), "kg ssl CA"]);
+  }
+  for (
+    const name of (await store.list()).filter((name) => /^~ROOT_CA_cert\.replaced-[\w-]+\.pem$/.test(name))
+  ) {
+    files.push(["replaced ROOT CA", store.path(name), "kg ssl CA"]);
   }
   return files;
 }

@@ -35,6 +35,17 @@ export async function writeFileAtomic(
 }
 
 /** Creates a directory (and parents) and sets its mode exactly, e.g. 0700 for key stores. */
+/** True when something (even a dangling link) is at `path`. */
+export async function pathExists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
 export async function ensureDir(path: string, mode = 0o700): Promise<void> {
   await Deno.mkdir(path, { recursive: true, mode });
   if (Deno.build.os !== "windows") await Deno.chmod(path, mode);

@@ -6,6 +6,7 @@
  */
 import { UserError } from "../cli/errors.ts";
 import { hasGlob } from "../glob/pattern.ts";
+import { pathExists } from "./files.ts";
 import { type DeviceEntry, GLOBAL_GROUP, Registry, type Scope } from "./registry.ts";
 
 /** `-@ gg`: every device of the global group UPY_G. */
@@ -87,7 +88,7 @@ export async function findGroup(registry: Registry, name: string): Promise<Named
   }
   for (const scope of ["local", "global"] as const) {
     const path = registry.groupPath(scope, group);
-    if (await exists(path)) {
+    if (await pathExists(path)) {
       return { name: group, scope, path, entries: await registry.readGroup(scope, group) };
     }
   }
@@ -163,14 +164,4 @@ async function selectWord(registry: Registry, word: string): Promise<DeviceEntry
     if (group) return group.entries;
   }
   return [await registry.findDevice(word)];
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
 }

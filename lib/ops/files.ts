@@ -129,7 +129,7 @@ export class DeviceFiles {
   /** mkdir -p: creates missing parents; an existing directory is fine, an existing file is an error. */
   async mkdir(path: string): Promise<void> {
     const target = normalizeRemotePath(path);
-    await this.#run(
+    await this.execAbout(
       `import os\np=''\nfor c in ${
         pyStr(target)
       }.split('/'):\n if not c:continue\n p+='/'+c\n try:\n  os.mkdir(p)\n` +
@@ -148,7 +148,7 @@ export class DeviceFiles {
       const children = await this.list(target);
       if (children.length > 0) throw new UserError(`${target} is a directory that is not empty (use rm -r)`);
     }
-    await this.#run(
+    await this.execAbout(
       "import os\ndef _r(p):\n if os.stat(p)[0]&0x4000:\n  for e in list(os.ilistdir(p)):_r(p+'/'+e[0])\n" +
         `  os.rmdir(p)\n else:\n  os.remove(p)\n_r(${pyStr(target)})`,
       target,
@@ -270,7 +270,7 @@ export class DeviceFiles {
   async move(source: string, destination: string): Promise<string> {
     const from = normalizeRemotePath(source);
     const target = await this.#intoDirectory(from, normalizeRemotePath(destination));
-    await this.#run(
+    await this.execAbout(
       `import os\ntry:\n os.stat(${pyStr(target)})\n raise OSError(17)\nexcept OSError as e:\n` +
         ` if e.args[0]!=2:raise\nos.rename(${pyStr(from)},${pyStr(target)})`,
       `${from} -> ${target}`,
@@ -287,7 +287,7 @@ export class DeviceFiles {
     const target = await this.#intoDirectory(from, normalizeRemotePath(destination), "file");
     const temporary = await temporaryNameFor(target);
     try {
-      await this.#run(
+      await this.execAbout(
         "import os\nb=bytearray(1024)\nm=memoryview(b)\n" +
           `with open(${pyStr(from)},'rb') as s:\n with open(${pyStr(temporary)},'wb') as d:\n  while 1:\n` +
           "   n=s.readinto(b)\n   if not n:break\n   d.write(m[:n])\n" +
@@ -315,7 +315,7 @@ export class DeviceFiles {
   /** Creates an empty file, or leaves an existing one as it is. */
   async touch(path: string): Promise<void> {
     const target = normalizeRemotePath(path);
-    await this.#run(`open(${pyStr(target)},'ab').close()`, target);
+    await this.execAbout(`open(${pyStr(target)},'ab').close()`, target);
   }
 
   /** Removes an empty directory. */
@@ -325,7 +325,7 @@ export class DeviceFiles {
     if (stat === null) throw new UserError(`no such directory on the device: ${target}`);
     if (!stat.isDir) throw new UserError(`not a directory on the device: ${target}`);
     // ENOTEMPTY's number differs between ports (90 on ESP32, 39 on unix): name the case on every port.
-    await this.#run(
+    await this.execAbout(
       `import os\ntry:\n os.rmdir(${pyStr(target)})\nexcept OSError:\n` +
         ` if os.listdir(${pyStr(target)}):raise OSError(90)\n raise`,
       target,
@@ -409,7 +409,8 @@ export class DeviceFiles {
     }
   }
 
-  async #run(code: string, target: string): Promise<void> {
+  /** Runs code about `target`, with the device's errors named for it (ENOENT: no such file …). */
+  async execAbout(code: string, target: string): Promise<void> {
     try {
       await this.session.exec(code);
     } catch (error) {

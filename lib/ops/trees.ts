@@ -122,8 +122,7 @@ async function streamLines(
 export async function makeDirectories(files: DeviceFiles, directories: string[]): Promise<void> {
   if (directories.length === 0) return;
   const targets = directories.map(normalizeRemotePath);
-  await run(
-    files,
+  await files.execAbout(
     `import os\nfor p in [${targets.map(pyStr).join(",")}]:\n try:os.mkdir(p)\n except OSError as e:\n` +
       "  if e.args[0]!=17 or not os.stat(p)[0]&0x4000:raise",
     targets.join(" "),
@@ -141,20 +140,11 @@ export async function removePaths(
   if (paths.files.length + paths.directories.length === 0) return;
   const list = (items: string[]) => items.map(normalizeRemotePath).map(pyStr).join(",");
   const directories = [...paths.directories].sort((a, b) => b.length - a.length);
-  await run(
-    files,
+  await files.execAbout(
     `import os\nfor p in [${list(paths.files)}]:\n try:os.remove(p)\n except OSError as e:\n` +
       `  if e.args[0]!=2:raise\nfor p in [${list(directories)}]:\n try:os.rmdir(p)\n except OSError:pass`,
     [...paths.files, ...directories].join(" "),
   );
-}
-
-async function run(files: DeviceFiles, code: string, target: string): Promise<void> {
-  try {
-    await files.session.exec(code);
-  } catch (error) {
-    throw mapDeviceError(error, target);
-  }
 }
 
 /** One file to upload: its absolute device path and where its bytes come from. */

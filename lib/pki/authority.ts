@@ -5,6 +5,7 @@
  */
 import * as x509 from "npm:@peculiar/x509@2.2.0";
 import { UserError } from "../cli/errors.ts";
+import { pathExists } from "../config/files.ts";
 import type { Io } from "../ui/io.ts";
 import {
   altNameFor,
@@ -275,16 +276,6 @@ export async function exportCa(store: PkiStore, destination: string): Promise<st
     written.push(`${destination}/${name}`);
   }
   return written;
-}
-
-async function pathExists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
 }
 
 async function readUserFile(path: string): Promise<string> {

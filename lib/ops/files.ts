@@ -372,6 +372,24 @@ export class DeviceFiles {
   async hashes(paths: string[], onHash?: (hash: FileHash) => void): Promise<FileHash[]> {
     const targets = paths.map(normalizeRemotePath);
     const found: FileHash[] = [];
+    await this.execLines(
+      `import os,json\n${PY_SHA256_FILE}def _h(p):\n` +
+        " if os.stat(p)[0]&0x4000:\n  for e in os.ilistdir(p):_h((p if p!='/' else '')+'/'+e[0])\n  return\n" +
+        " print(*_sha(p),json.dumps(p))\n" +
+        `for p in (${targets.map(pyStr).join(",")},):_h(p)`,
+      targets.join(" "),
+      (line) => {
+        const hash = parseHashLine(line);
+        found.push(hash);
+        onHash?.(hash);
+      },
+    );
+    return found;
+  }
+
+  /** Runs code about `target`, handing each non-empty stdout line to `onLine` as it arrives. */
+  async execLines(code: string, target: string, onLine: (line: string) => void): Promise<void> {
+    const decoder = new TextDecoder();
     let pending = "";
     const take = (text: string) => {
       pending += text;
@@ -379,26 +397,15 @@ export class DeviceFiles {
       while ((newline = pending.indexOf("\n")) >= 0) {
         const line = pending.slice(0, newline).trim();
         pending = pending.slice(newline + 1);
-        if (line === "") continue;
-        const hash = parseHashLine(line);
-        found.push(hash);
-        onHash?.(hash);
+        if (line !== "") onLine(line);
       }
     };
-    const decoder = new TextDecoder();
     try {
-      await this.session.exec(
-        `import os,json\n${PY_SHA256_FILE}def _h(p):\n` +
-          " if os.stat(p)[0]&0x4000:\n  for e in os.ilistdir(p):_h((p if p!='/' else '')+'/'+e[0])\n  return\n" +
-          " print(*_sha(p),json.dumps(p))\n" +
-          `for p in (${targets.map(pyStr).join(",")},):_h(p)`,
-        { onStdout: (bytes) => take(decoder.decode(bytes, { stream: true })) },
-      );
+      await this.session.exec(code, { onStdout: (bytes) => take(decoder.decode(bytes, { stream: true })) });
     } catch (error) {
-      throw mapDeviceError(error, targets.join(" "));
+      throw mapDeviceError(error, target);
     }
     take("\n");
-    return found;
   }
 
   async #jsonFor<T>(code: string, target: string, what: string, check: Check<T>): Promise<T> {

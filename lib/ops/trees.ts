@@ -10,7 +10,6 @@ import { pyStr } from "../webrepl/python_literal.ts";
 import type { ProgressCallback } from "../webrepl/transfer.ts";
 import {
   type DeviceFiles,
-  mapDeviceError,
   parseHashLine,
   PY_SHA256_FILE,
   sha256Hex,
@@ -76,8 +75,7 @@ export async function deviceTree(
     }
   };
   // `f` reports statvfs first (of `/` when the root is missing); `x` says the root is missing.
-  await streamLines(
-    files,
+  await files.execLines(
     `import os,json\n${PY_SHA256_FILE}S=[${skip}]\ndef _w(p,r):\n for e in os.ilistdir(p):\n` +
       "  n=e[0]\n  if n in S:continue\n  f=(p if p!='/' else '')+'/'+n\n  q=json.dumps(r+n)\n" +
       `  if n.startswith(${pyStr(TEMPORARY_PREFIX)}):print('t',q)\n` +
@@ -90,32 +88,6 @@ export async function deviceTree(
   );
   tree.entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return tree;
-}
-
-/** Runs `code`, handing each non-empty stdout line to `onLine` as it arrives. */
-async function streamLines(
-  files: DeviceFiles,
-  code: string,
-  target: string,
-  onLine: (line: string) => void,
-): Promise<void> {
-  const decoder = new TextDecoder();
-  let pending = "";
-  const take = (text: string) => {
-    pending += text;
-    let newline;
-    while ((newline = pending.indexOf("\n")) >= 0) {
-      const line = pending.slice(0, newline).trim();
-      pending = pending.slice(newline + 1);
-      if (line !== "") onLine(line);
-    }
-  };
-  try {
-    await files.session.exec(code, { onStdout: (bytes) => take(decoder.decode(bytes, { stream: true })) });
-  } catch (error) {
-    throw mapDeviceError(error, target);
-  }
-  take("\n");
 }
 
 /** Creates directories (absolute, parents before children) in one exec; existing ones are fine. */
@@ -238,8 +210,7 @@ async function commitBatch(
     `(${pyStr(dir === "/" ? "" : dir)},[${rows.join(",")}])`
   );
   const failures: [string, number][] = [];
-  await streamLines(
-    files,
+  await files.execLines(
     `import os,json\n${PY_SHA256_FILE}for d,r in [${groups.join(",")}]:\n for n,s,x in r:\n  p=d+'/'+n\n` +
       `  t=d+'/${TEMPORARY_PREFIX}'+binascii.hexlify(hashlib.sha256(p.encode()).digest()).decode()[:8]\n` +
       "  try:h,k=_sha(t)\n  except OSError:h,k='',-1\n" +
@@ -288,8 +259,7 @@ export async function downloadKnownFile(
 export async function refusedNames(files: DeviceFiles, names: string[]): Promise<string[]> {
   if (names.length === 0) return [];
   const refused: string[] = [];
-  await streamLines(
-    files,
+  await files.execLines(
     `import os,json\nfor n in [${names.map(pyStr).join(",")}]:\n p='/${TEMPORARY_PREFIX}'+n\n` +
       " try:\n  open(p,'wb').close()\n  os.remove(p)\n except OSError:\n  print(json.dumps(n))",
     "/",

@@ -9,9 +9,11 @@ async function evaluate(client: WireClient, line: string): Promise<string> {
   return text.slice(line.length + 2, -4);
 }
 
-Deno.test("identity: sys.platform, os.uname, machine.unique_id, gc.mem_free, the banner", async () => {
+Deno.test("identity: sys.platform, sys.path, os.uname, machine.unique_id, gc.mem_free, the banner", async () => {
   await withSession(async (client) => {
     assertEquals(await evaluate(client, "import sys; sys.platform"), "'esp32'\r\n");
+    // As on ESP32 firmware since v1.22.
+    assertEquals(await evaluate(client, "sys.path"), "['', '.frozen', '/lib']\r\n");
     assertEquals(await evaluate(client, "import os; os.uname().sysname"), "'esp32'\r\n");
     assertEquals(
       await evaluate(client, "os.uname().machine"),

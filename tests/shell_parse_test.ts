@@ -7,7 +7,12 @@ import {
   type DirectoryEntry,
   ListingCache,
 } from "../lib/shell/completion.ts";
-import { isLocalPathWord, shellCommandNames, shellCommandOptions } from "../lib/shell/shell_commands.ts";
+import {
+  isLocalPathWord,
+  shellCommandNames,
+  shellCommandOptions,
+  takesDirectories,
+} from "../lib/shell/shell_commands.ts";
 import { DEVICE_ACTIONS } from "../lib/actions/table.ts";
 import { shellCommands } from "../lib/shell/commands.ts";
 import { KEYBINDINGS } from "../lib/shell/header.ts";
@@ -101,6 +106,7 @@ function sources(overrides: Partial<CompletionSources> = {}) {
     commands: shellCommandNames(),
     optionsOf: shellCommandOptions,
     localWord: isLocalPathWord,
+    takesDirectories,
     device: (directory) => {
       listed.push(`device ${directory}`);
       return Promise.resolve(device[directory] ?? null);
@@ -157,6 +163,10 @@ Deno.test("shell completion: command names, options, and local paths where a com
   assertEquals((await completeLine("get boot.py se")).line, "get boot.py sensor.py ");
   assertEquals((await completeLine("lls se")).line, "lls sensor.py ");
   assertEquals((await completeLine("!ca")).completion, undefined);
+  // cd and rmdir take directories: files are not offered.
+  assertEquals((await completeLine("cd ")).completion?.candidates, ["lib/"]);
+  assertEquals((await completeLine("cd lib/")).line, "cd lib/sub/");
+  assertEquals((await completeLine("rmdir m")).completion, undefined);
   // Every action of the table is a shell command (and so completes).
   for (const action of DEVICE_ACTIONS.filter((action) => action.inShell !== false)) {
     assertEquals(shellCommandNames().includes(action.name), true, action.name);

@@ -63,8 +63,17 @@ function outputOf(shown: string, command: string, prompt: string): string {
   return after.slice(0, after.indexOf(prompt));
 }
 
-/** The scenario both links run; `home` is the session's local directory (EDITOR writes the script there). */
-async function scenario(session: string, home: string, prompt: string, bootLine: string): Promise<string> {
+/**
+ * The scenario both links run; `home` is the session's local directory (EDITOR writes the script there).
+ * `inLib` runs link-specific steps in ~/lib, before `exit -r`.
+ */
+async function scenario(
+  session: string,
+  home: string,
+  prompt: string,
+  bootLine: string,
+  inLib?: (lib: string) => Promise<void>,
+): Promise<string> {
   // Tab completes a device name.
   await typeAndWait(session, ["cat bo"], "cat bo", "cat bo", true);
   await typeAndWait(session, ["Tab"], "cat boot.py", "cat boot.py");
@@ -107,6 +116,7 @@ async function scenario(session: string, home: string, prompt: string, bootLine:
   await typeAndWait(session, ["C-s"], ">>>", ">>>");
   await typeAndWait(session, ["C-d"], "reconnected to 127.0.0.1:", ">>>");
   await typeAndWait(session, ["C-s"], lib, lib);
+  await inLib?.(lib);
   const exit = await typeAndWait(session, ["exit -r", "Enter"], "exit status 0", "exit status 0");
   assertStringIncludes(exit, "soft reset: 127.0.0.1:");
   assertStringIncludes(exit, "Connection to esp_room1 closed.");
@@ -168,7 +178,28 @@ Deno.test("shl session in a pseudo-terminal over wss: the same session through m
     await tmux("send-keys", "-t", session, "-l", HOST_PASS);
     await tmux("send-keys", "-t", session, "Enter");
     await screenShows(session, "esp32@esp_room1:~ $");
-    const shown = await scenario(session, box.cwd, "esp32@esp_room1:~ $", "wss_repl.start(ssl=True)");
+    const registry = `${box.configDir}/UPY_G.config`;
+    const shown = await scenario(
+      session,
+      box.cwd,
+      "esp32@esp_room1:~ $",
+      "wss_repl.start(ssl=True)",
+      async (lib) => {
+        // rf_wrkey: a new password inside TLS; the shell logs in again with it and stays in lib.
+        await typeAndWait(session, ["rf_wrkey", "Enter"], "reconnected to 127.0.0.1:", lib);
+        const [, password] = JSON.parse(await Deno.readTextFile(registry)).esp_room1;
+        assert(/^[A-Za-z0-9]{9}$/.test(password) && password !== WEBREPL_PASSWORD, `registry: ${password}`);
+        const printed = await typeAndWait(
+          session,
+          [`exec "print(repr('${password}') in open('/webrepl_cfg.py').read())"`, "Enter"],
+          "True",
+          lib,
+        );
+        assertStringIncludes(printed, "WebREPL password changed on 127.0.0.1:");
+        assertStringIncludes(printed, `registry updated: ${registry}`);
+        assertStringIncludes(printed, `rf_wrkey: reconnecting to 127.0.0.1:${port} ...`);
+      },
+    );
     assertStringIncludes(shown, "WebSecREPL with TLSv1.2 connected");
     assert(!shown.includes(HOST_PASS), "the passphrase is not echoed");
     assert(occurrences(shown, "Enter passphrase") === 1, "the reconnection did not ask again");

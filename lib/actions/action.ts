@@ -31,7 +31,10 @@ import { isAbsolute, resolve } from "../local/paths.ts";
 export interface Device {
   /** Registry name, when the device has one. */
   name?: string;
-  /** Where the device is and how to log in: for actions that must reconnect (rf_wrkey, reset). */
+  /**
+   * Where the device is and how to log in: for actions that must reconnect. An action that changes how to log
+   * in (rf_wrkey) replaces it, so that the shell's reconnection uses the new password.
+   */
   target: DeviceTarget;
   session: WebReplSession;
   files: DeviceFiles;
@@ -80,6 +83,11 @@ export interface DeviceAction<Prepared = undefined> {
   positionals: { min: number; max: number };
   /** False for actions that take over the terminal themselves (`repl`: the shell has CTRL-s for it). */
   inShell?: boolean;
+  /**
+   * The action ends the link on purpose (reset reboots the device; rf_wrkey logs in again with the new
+   * password): the shell reconnects at once, to `device.target` as the action left it.
+   */
+  endsLink?: boolean;
   /** The action is the terminal (`repl`): one device only, no `--json`. */
   terminal?: boolean;
   /**

@@ -269,6 +269,7 @@ export const reset: DeviceAction = {
   usage: "reset [--hard]",
   description: "A reset always ends the WebREPL connection; the device is reachable again after boot.py ran.",
   options: [{ names: ["--hard"], kind: "flag", help: "machine.reset() instead of a soft reset (Ctrl-D)" }],
+  endsLink: true,
   positionals: { min: 0, max: 0 },
   async run({ args, device, io, out }) {
     const hard = optionFlag(args, "--hard");

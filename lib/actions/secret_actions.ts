@@ -100,8 +100,8 @@ export const rfWrkey: DeviceAction = {
     "login sends it, as every WebREPL login does.",
   options: [{ names: ["--show"], kind: "flag", help: "print the new password" }],
   positionals: { min: 0, max: 0 },
-  // It ends the session to log in again with the new password.
-  inShell: false,
+  // It ends the session to log in again with the new password; the shell then reconnects with it.
+  endsLink: true,
   async run({ args, io, device, out }) {
     const { session, target } = device;
     const configDir = userConfigDir(io.env);
@@ -157,10 +157,13 @@ export const rfWrkey: DeviceAction = {
     // Without the device's reply its secret is unknown; a later change over ws then says to come back to wss.
     const secretFile = uid && freshSecret ? await saveDeviceSecret(configDir, uid, freshSecret) : undefined;
     await session.close();
+    // From here the device should take the new password: a reconnection (the shell's) logs in with it.
+    device.target = { ...target, password };
     const login = await tryLogin(io, target, password);
     if (login !== "accepted" && dropped) {
       if (login === "refused" && await tryLogin(io, target, previous) === "accepted") {
         await rollBack();
+        device.target = target;
         throw new UserError(
           `the link to ${address} dropped before the device changed its WebREPL password: it still has the ` +
             "previous one, which the registry keeps; run rf_wrkey again",

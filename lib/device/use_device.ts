@@ -12,15 +12,16 @@ import { openKept, startKept } from "../persist/start.ts";
 
 /**
  * Decrypted host credentials of this run, by config directory and passphrase: a group run over many wss
- * devices asks for the passphrase once and decrypts the key once. Keyed by the run's Io, so they go with it;
- * a failure is not kept, so a mistyped passphrase can be typed again.
+ * devices, or a shell that reconnects, asks for the passphrase once and decrypts the key once. Keyed by the
+ * run's environment lookup, so they go with the run, and an Io derived from the run's (a shell action's, a
+ * group member's) finds them too; a failure is not kept, so a mistyped passphrase can be typed again.
  */
-const credentialsOfRun = new WeakMap<Io, Map<string, Promise<TlsCredentials>>>();
+const credentialsOfRun = new WeakMap<Io["env"], Map<string, Promise<TlsCredentials>>>();
 
 /** The host's CA, certificate and decrypted key, loaded only when a wss link needs them. */
 function hostTlsCredentials(configDir: string, io: Io, target: DeviceTarget): Promise<TlsCredentials> {
-  const cache = credentialsOfRun.get(io) ?? new Map<string, Promise<TlsCredentials>>();
-  credentialsOfRun.set(io, cache);
+  const cache = credentialsOfRun.get(io.env) ?? new Map<string, Promise<TlsCredentials>>();
+  credentialsOfRun.set(io.env, cache);
   const key = `${configDir}\0${target.passphrase ?? ""}`;
   let credentials = cache.get(key);
   if (!credentials) {

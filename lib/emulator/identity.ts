@@ -37,6 +37,9 @@ try:
 except ImportError:
     pass
 platform = "esp32"
+# Attributes the port serves through attribute delegation, which "from sys import *" does not copy.
+path = _real.path
+argv = _real.argv
 
 
 class _RawStdout:

@@ -2,6 +2,7 @@
 import type { CommandSpec } from "../cli/command.ts";
 import { openedDevice } from "../actions/action.ts";
 import { connectTarget } from "../device/use_device.ts";
+import type { DeviceTarget } from "../device/target.ts";
 import { readTextIfExists, writeFileAtomic } from "../config/files.ts";
 import { KEYBINDINGS } from "./header.ts";
 import { Shell } from "./shell.ts";
@@ -24,9 +25,13 @@ const shl: CommandSpec = {
     const history = ((await readTextIfExists(historyPath)) ?? "").split("\n").filter(Boolean);
     const before = history.length;
     const target = await context.resolveDevice();
-    const connect = async () =>
-      openedDevice(await connectTarget(context, target, { inactivityMs: 30_000 }), target);
-    const shell = new Shell(await connect(), context.io, { name: target.name, history, reconnect: connect });
+    const connect = async (to: DeviceTarget) =>
+      openedDevice(await connectTarget(context, to, { inactivityMs: 30_000 }), to);
+    const shell = new Shell(await connect(target), context.io, {
+      name: target.name,
+      history,
+      reconnect: connect,
+    });
     try {
       await shell.run();
     } finally {

@@ -1,7 +1,7 @@
 /**
  * Tab completion on the line as typed so far: command names first, options after a `-`, and then paths: local
  * ones after `>`/`>>` and for the commands that read this computer (put's source, run, lcd, lls, ldu), device
- * ones everywhere else. Device directories are listed once and cached until a command may have changed them,
+ * ones everywhere else; only directories for the commands that take them (cd, lcd, mkdir, rmdir, ldu). Device directories are listed once and cached until a command may have changed them,
  * so a Tab costs a round trip only the first time in each directory.
  */
 import { normalizeRemotePath, remoteJoin } from "../ops/paths.ts";
@@ -24,6 +24,8 @@ export interface CompletionSources {
   optionsOf(command: string): string[];
   /** Which words of a command are local paths. */
   localWord(command: string, positional: number): boolean;
+  /** Commands whose paths are directories (cd, rmdir): files are not offered. */
+  takesDirectories(command: string): boolean;
   device: DirectoryLister;
   local: DirectoryLister;
   cwd: string;
@@ -81,13 +83,21 @@ export async function complete(
   }
   const positional = words.slice(1).filter((word) => !word.startsWith("-")).length;
   const local = afterRedirect || sources.localWord(command, positional);
-  return await completePath(current, local ? sources.local : sources.device, local, sources);
+  const list = local ? sources.local : sources.device;
+  return await completePath(
+    current,
+    list,
+    local,
+    !afterRedirect && sources.takesDirectories(command),
+    sources,
+  );
 }
 
 async function completePath(
   current: Word,
   list: DirectoryLister,
   local: boolean,
+  directoriesOnly: boolean,
   sources: CompletionSources,
 ): Promise<Completion | undefined> {
   const slash = current.text.lastIndexOf("/");
@@ -101,7 +111,8 @@ async function completePath(
   const entries = await list(directory) ?? [];
   const names = entries
     .filter((entry) =>
-      entry.name.startsWith(namePart) && (namePart.startsWith(".") || !entry.name.startsWith("."))
+      entry.name.startsWith(namePart) && (namePart.startsWith(".") || !entry.name.startsWith(".")) &&
+      (entry.isDir || !directoriesOnly)
     )
     .map((entry) => directoryPart + entry.name + (entry.isDir ? "/" : ""))
     .sort();

@@ -8,6 +8,7 @@
  */
 import { oneLine, UserError } from "../cli/errors.ts";
 import type { ActionOutput, Device } from "../actions/action.ts";
+import type { DeviceTarget } from "../device/target.ts";
 import { terminalWidth } from "../actions/action.ts";
 import { columns } from "../actions/format.ts";
 import { listDeviceTrees } from "../glob/device.ts";
@@ -24,6 +25,7 @@ import { fileOutput, terminalOutput, toTerminalText } from "./output.ts";
 import { type CommandStep, parseLine } from "./parse.ts";
 import {
   changeDeviceDirectory,
+  endsLink,
   isLocalPathWord,
   isShellCommand,
   mayChangeFiles,
@@ -32,6 +34,7 @@ import {
   shellCommandOptions,
   shellHelp,
   type ShellState,
+  takesDirectories,
 } from "./shell_commands.ts";
 
 export interface ShellOptions {
@@ -39,8 +42,11 @@ export interface ShellOptions {
   name?: string;
   /** Previous command lines, oldest first; the shell appends to it. */
   history?: string[];
-  /** A fresh connection to the same device, after a reset or a dropped link; without it the shell ends. */
-  reconnect?: () => Promise<Device>;
+  /**
+   * A fresh connection to the device at `target` (the one in use, or as an action left it: rf_wrkey's new
+   * password), after a reset or a dropped link; without it the shell ends.
+   */
+  reconnect?: (target: DeviceTarget) => Promise<Device>;
   /** Pause between reconnection attempts while the device reboots. */
   reconnectDelayMs?: number;
 }
@@ -74,8 +80,8 @@ export class Shell {
   /** Actions waiting for a key (dsync -rf's question): the shell's reader hands them the next one. */
   readonly #keyWaiters: ((chunk: Uint8Array | null) => void)[] = [];
   #wakeup = Promise.withResolvers<void>();
-  /** Set by the pump when the link dropped; `expected` after CTRL-d (a soft reset). */
-  #linkLost: { expected: boolean } | undefined;
+  /** Set when the link dropped; `endedBy` names what ended it on purpose (CTRL-d's soft reset, rf_wrkey). */
+  #linkLost: { endedBy?: string } | undefined;
   /** Waiting for the answer to "reconnect? [Y/n]". */
   #askingReconnect = false;
   #softResetAt: number | undefined;
@@ -299,8 +305,8 @@ export class Shell {
   async #command(name: string, words: string[], out: ActionOutput): Promise<void> {
     const context = { device: this.#device, io: this.#actionIo(), state: this.#state, out };
     await this.#interruptible(runShellCommand(name, words, context));
-    // `reset` (and anything else that reboots the device) ends the link: reconnect, as after CTRL-d.
-    if (this.#linkDown()) this.#linkDropped(name === "reset");
+    // reset and rf_wrkey end the link on purpose: reconnect, as after CTRL-d.
+    if (this.#linkDown()) this.#linkDropped(endsLink(name) ? name : undefined);
   }
 
   /**
@@ -313,7 +319,7 @@ export class Shell {
     } catch (error) {
       if (this.#linkDown(error)) {
         // The main loop takes it from here (reconnect offer), once this input is handled.
-        this.#linkDropped(false);
+        this.#linkDropped();
         return false;
       }
       if (!(error instanceof UserError)) throw error;
@@ -385,7 +391,7 @@ export class Shell {
     const cursor = this.#editor.cursor;
     const place = `${cursor}\0${text}`;
     const completion = await complete(text, cursor, this.#completionSources()).catch((error) => {
-      if (this.#linkDown(error)) this.#linkDropped(false);
+      if (this.#linkDown(error)) this.#linkDropped();
       return undefined;
     });
     if (!completion) return this.#io.out("\x07");
@@ -410,6 +416,7 @@ export class Shell {
       commands: shellCommandNames(),
       optionsOf: shellCommandOptions,
       localWord: isLocalPathWord,
+      takesDirectories,
       device: (directory) => this.#listings.get(directory),
       local: async (directory) => entriesOf(await listLocalTree(directory, 1)),
       cwd: this.#state.cwd,
@@ -491,13 +498,14 @@ export class Shell {
         const bytes = await session.readOutput(PUMP_POLL_MS);
         if (bytes === null) {
           const resetAt = this.#softResetAt;
-          return this.#linkDropped(resetAt !== undefined && this.#io.now() - resetAt < SOFT_RESET_WINDOW_MS);
+          const softReset = resetAt !== undefined && this.#io.now() - resetAt < SOFT_RESET_WINDOW_MS;
+          return this.#linkDropped(softReset ? "reset" : undefined);
         }
         if (bytes.length > 0) this.#io.outBytes(bytes);
       }
     } catch (error) {
       if (!(error instanceof UserError)) throw error;
-      this.#linkDropped(false);
+      this.#linkDropped();
     }
   }
 
@@ -510,9 +518,9 @@ export class Shell {
 
   // ---- lost links and reconnection -------------------------------------------------------------------------
 
-  #linkDropped(expected: boolean): void {
+  #linkDropped(endedBy?: string): void {
     this.#pumping = false;
-    this.#linkLost ??= { expected };
+    this.#linkLost ??= { endedBy };
     this.#wakeup.resolve();
   }
 
@@ -525,8 +533,8 @@ export class Shell {
     const address = this.#device.session.address;
     await this.#device.session.close().catch(() => {});
     if (!this.#options.reconnect) return this.#end(`connection to ${address} lost`);
-    if (lost.expected) {
-      this.#io.out(`\r\nreset: reconnecting to ${address} ...\r\n`);
+    if (lost.endedBy) {
+      this.#io.out(`\r\n${lost.endedBy}: reconnecting to ${address} ...\r\n`);
       return await this.#reconnect();
     }
     this.#io.out(`\r\n${this.#paint("error", `connection to ${address} lost`)}; reconnect? [Y/n] `);
@@ -539,7 +547,7 @@ export class Shell {
     for (let attempt = 0; attempt < RECONNECT_ATTEMPTS; attempt++) {
       if (attempt > 0) await new Promise((done) => setTimeout(done, this.#options.reconnectDelayMs ?? 500));
       try {
-        this.#device = await this.#options.reconnect!();
+        this.#device = await this.#options.reconnect!(this.#device.target);
         failure = undefined;
         break;
       } catch (error) {

@@ -218,6 +218,11 @@ const READ_ONLY = new Set([
   "help",
 ]);
 
+/** True for the actions that end the link on purpose (reset, rf_wrkey): the shell reconnects without asking. */
+export function endsLink(name: string): boolean {
+  return shellAction(name)?.endsLink === true;
+}
+
 /** False for commands that never change files (completion keeps its directory listings after them). */
 export function mayChangeFiles(name: string): boolean {
   return !READ_ONLY.has(name);
@@ -241,6 +246,13 @@ export function shellCommandNames(): string[] {
 export function shellCommandOptions(name: string): string[] {
   const options = SHELL_ONLY[name]?.options ?? shellAction(name)?.options ?? [];
   return [...options, HELP_OPTION].flatMap((option) => option.names);
+}
+
+const TAKE_DIRECTORIES = new Set(["cd", "lcd", "ldu", "mkdir", "rmdir"]);
+
+/** Commands whose every path is a directory: completion offers no files for them. */
+export function takesDirectories(name: string): boolean {
+  return TAKE_DIRECTORIES.has(name);
 }
 
 /** Positionals that are paths on this computer: put's and run's source, get's destination, lcd/lls/ldu. */

@@ -3,7 +3,7 @@ import { DeviceExecError, WebReplSession } from "../lib/webrepl/session.ts";
 import { checkPassword } from "../lib/config/password.ts";
 import { GET_CHUNK_BYTES, wawbRequest, WaWbTransfer } from "../lib/webrepl/transfer.ts";
 import { WsClient } from "../lib/ws/client.ts";
-import { Opcode } from "../lib/ws/frame.ts";
+import { encodeFrame, Opcode } from "../lib/ws/frame.ts";
 import { assert, assertEquals, assertRejects } from "./helpers/assert.ts";
 import { concatBytes } from "../lib/bytes/bytes.ts";
 import { memoryPair, ScriptedDevice } from "./helpers/memory_stream.ts";
@@ -26,7 +26,7 @@ async function loggedIn(device: (peer: ScriptedDevice) => Promise<void>, inactiv
   })();
   const ws = await WsClient.connect(client);
   const session = await WebReplSession.login(ws, "secret", { inactivityMs });
-  return { session, script, peer };
+  return { session, script, peer, client };
 }
 
 async function enterRaw(peer: ScriptedDevice): Promise<void> {
@@ -332,6 +332,39 @@ for (const size of [0, 255, 256, 257, 1000]) {
     await script;
   });
 }
+
+Deno.test("wawb: replies that arrive together are answered with their pulls in one write", async () => {
+  const pipeline = 4;
+  const data = crypto.getRandomValues(new Uint8Array(16 * GET_CHUNK_BYTES));
+  // 16 full chunks, then the empty one that ends the GET.
+  const replies = Array.from({ length: 17 }, (_, i) => {
+    const chunk = data.subarray(i * GET_CHUNK_BYTES, (i + 1) * GET_CHUNK_BYTES);
+    const reply = concatBytes([Uint8Array.of(chunk.length & 0xff, chunk.length >> 8), chunk]);
+    return encodeFrame(Opcode.Binary, reply, { mask: false });
+  });
+  const { session, script, client } = await loggedIn(async (peer) => {
+    assertEquals((await peer.frame())!.payload, wawbRequest(2, "f.bin", 0));
+    await peer.sendBinary(ascii("WB\0\0"));
+    // Take every pull in flight, then answer them all in one write, as one TCP read can deliver them.
+    for (let answered = 0; answered < replies.length;) {
+      const burst = replies.slice(answered, answered + pipeline);
+      for (const _ of burst) assertEquals((await peer.frame())!.payload, Uint8Array.of(0));
+      await peer.sendRaw(concatBytes(burst));
+      answered += burst.length;
+    }
+    await peer.sendBinary(ascii("WB\0\0"));
+    assertEquals((await peer.frame())!.opcode, Opcode.Close);
+    peer.close();
+  });
+  const before = client.writes.length;
+  const got = await new WaWbTransfer(session, { getPipeline: pipeline }).get("f.bin", data.length);
+  assertEquals(got.toHex(), data.toHex());
+  // A masked pull is 7 bytes on the wire: 17 pulls in 5 writes (4 at the start, then 4, 4, 4 and 1).
+  const pullWrites = client.writes.slice(before + 1).filter((bytes) => bytes.length % 7 === 0);
+  assertEquals(pullWrites.map((bytes) => bytes.length / 7), [4, 4, 4, 4, 1]);
+  await session.close();
+  await script;
+});
 
 Deno.test("wawb: connection closed mid-GET is reported", async () => {
   const { session, script } = await loggedIn(async (peer) => {

@@ -74,10 +74,14 @@ async function openStream(
       `wss to ${formatAddress(target.host, port)} needs the host's TLS certificate and key`,
     );
   }
-  // node:tls costs start-up time: only wss loads it.
+  // node:tls costs start-up time: only wss loads it, and prepares it while scrypt decrypts the host key on
+  // another thread.
   const [credentials, { connectTls }] = await Promise.all([
     options.tlsCredentials(),
-    import("../transport/tls.ts"),
+    import("../transport/tls.ts").then(async (tls) => {
+      await tls.prepareTls();
+      return tls;
+    }),
   ]);
   return await connectTls({ host: target.host, port, timeoutMs, ...credentials });
 }

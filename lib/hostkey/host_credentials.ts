@@ -44,7 +44,7 @@ export async function loadHostTlsCredentials(
   const [caPath, certPath, keyPath] = hostCredentialPaths(configDir, io);
   const hostId = hostIdFor(storeUser(io));
   const keyFileName = hostKeyName(hostId);
-  const caPem = await readStoreFile(caPath, "kg ssl CA");
+  const caPem = readStoreFile(caPath, "kg ssl CA");
   // Checked here: TLS would take an empty or damaged CA file as "the device is not signed by your CA".
   if (caPem.trim() === "") {
     throw new UserError(
@@ -58,8 +58,8 @@ export async function loadHostTlsCredentials(
       `your CA certificate ${caPath} is not a certificate: ${(error as Error).message.split("\n")[0]}`,
     );
   }
-  const certPem = await readStoreFile(certPath, "kg ssl host");
-  const keyText = await readStoreFile(keyPath, "kg ssl host");
+  const certPem = readStoreFile(certPath, "kg ssl host");
+  const keyText = readStoreFile(keyPath, "kg ssl host");
   const secret = passphrase ?? io.env(HOST_PASSPHRASE_ENV) ??
     await readPassphrase(io, `Enter passphrase for key '${keyFileName}': `);
   let hostCert: X509Certificate;
@@ -88,10 +88,13 @@ export async function loadHostTlsCredentials(
   return { caPem, certPem, keyPem, keyFileName };
 }
 
-/** Reads a store file; a missing one is a UserError that says which command creates it. */
-export async function readStoreFile(path: string, createdBy: string): Promise<string> {
+/**
+ * Reads a store file; a missing one is a UserError that says which command creates it. Synchronous: the files
+ * are small, and on the connect path nothing else (node:tls loading) may run before scrypt has started.
+ */
+export function readStoreFile(path: string, createdBy: string): string {
   try {
-    return await Deno.readTextFile(path);
+    return Deno.readTextFileSync(path);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
       throw new UserError(`${path} not found; create it with \`upydev ${createdBy}\``);

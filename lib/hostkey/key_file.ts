@@ -7,7 +7,7 @@
  * `openssl genpkey -aes-256-cbc` and `openssl pkcs8 -topk8 [-scrypt | -v2 aes-256-cbc]` write them, and import
  * the legacy `Proc-Type: 4,ENCRYPTED` EC PEM that upydev wrote (EVP_BytesToKey with MD5), which we never write.
  */
-import { scryptSync } from "node:crypto";
+import { scrypt } from "node:crypto";
 import { UserError } from "../cli/errors.ts";
 import {
   children,
@@ -77,13 +77,17 @@ export async function deriveKey(
 ): Promise<Uint8Array> {
   const password = new TextEncoder().encode(passphrase);
   if (kdf.kind === "scrypt") {
-    // Native scrypt: half the time of a WebAssembly one, and it runs on every wss connection.
-    const derived = scryptSync(password, salt, keyBytes, {
+    // Native scrypt (half the time of a WebAssembly one), and on another thread: it runs on every wss
+    // connection, and meanwhile the main thread loads and prepares node:tls (lib/device/connect.ts).
+    const options = {
       N: kdf.cost,
       r: kdf.blockSize,
       p: kdf.parallelism,
       maxmem: SCRYPT_READ_MAX_BYTES + 1024 * 1024,
-    });
+    };
+    const derived = await new Promise<Uint8Array>((resolve, reject) =>
+      scrypt(password, salt, keyBytes, options, (error, key) => error ? reject(error) : resolve(key))
+    );
     return new Uint8Array(derived.buffer, derived.byteOffset, derived.byteLength);
   }
   const base = await crypto.subtle.importKey("raw", password, "PBKDF2", false, ["deriveBits"]);

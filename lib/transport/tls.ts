@@ -6,10 +6,11 @@
  * one). Verification of the chain and of the host name or IP address (iPAddress SAN) is always on.
  * Verified under Deno 2.9.6 against a TLS 1.2-only server (the device has no TLS 1.3): ECDHE-ECDSA-AES256-GCM.
  */
+import { Duplex } from "node:stream";
 import tls from "node:tls";
 import { UserError } from "../cli/errors.ts";
 import { LinkError } from "./link_error.ts";
-import { exactSize } from "../bytes/bytes.ts";
+import { concatBytes, exactSize } from "../bytes/bytes.ts";
 import { connectError, formatAddress } from "./tcp.ts";
 import type { ByteStream, TransportInfo } from "./stream.ts";
 
@@ -27,6 +28,30 @@ export interface TlsOptions {
   timeoutMs: number;
   /** Received bytes kept while nobody reads (default TLS_RECEIVE_BUFFER_BYTES); past it the link closes. */
   maxUnreadBytes?: number;
+}
+
+/** Longest the one-time preparation may take; past it the handshake simply pays the rest. */
+const PREPARE_BOUND_MS = 200;
+let prepared: Promise<void> | undefined;
+
+/**
+ * Deno's node:tls spends about 30 ms of main-thread set-up before its first ClientHello (measured: a first
+ * handshake takes 42 ms, the next 7 ms). This pays it once with no network: a ClientHello written into a sink
+ * and dropped. Worth it only while the main thread would otherwise wait, as it does for the host key's scrypt.
+ */
+export function prepareTls(): Promise<void> {
+  prepared ??= new Promise<void>((resolve) => {
+    const sink = new Duplex({ read() {}, write: (_chunk, _encoding, done) => (done(), finish()) });
+    const rehearsal = tls.connect({ socket: sink, servername: "prepare.invalid" });
+    const timer = setTimeout(() => finish(), PREPARE_BOUND_MS);
+    function finish() {
+      clearTimeout(timer);
+      rehearsal.destroy();
+      resolve();
+    }
+    rehearsal.on("error", finish);
+  });
+  return prepared;
 }
 
 export async function connectTls(options: TlsOptions): Promise<ByteStream> {
@@ -219,8 +244,11 @@ function socketStream(socket: tls.TLSSocket, options: TlsOptions): ByteStream {
         if (ended || closed) return null;
         await new Promise<void>((resolve) => (wake = resolve));
       }
-      const chunk = chunks.shift()!;
-      buffered -= chunk.length;
+      // Everything received so far in one piece: node:tls hands over each TLS record on its own, and a reader
+      // that sees a burst at once can answer it at once (GET sends the pulls it owes in one write).
+      const chunk = chunks.length === 1 ? chunks[0] : concatBytes(chunks);
+      chunks.length = 0;
+      buffered = 0;
       return chunk;
     },
     write(bytes) {

@@ -387,11 +387,14 @@ export class WebReplSession {
     }
   }
 
-  /** Sends a binary frame; `what` names the operation in the error when the connection is gone. */
-  async sendBinary(payload: Uint8Array, what = "a binary message"): Promise<void> {
+  /**
+   * Sends a binary message (or several, in one write); `what` names the operation in the error when the
+   * connection is gone.
+   */
+  async sendBinary(payload: Uint8Array | Uint8Array[], what = "a binary message"): Promise<void> {
     this.#checkUsable();
     try {
-      await this.ws.sendBinary(payload);
+      await this.ws.sendBinary(...(Array.isArray(payload) ? payload : [payload]));
     } catch (error) {
       throw this.fail(this.#writeFailed(error, what));
     }

@@ -149,11 +149,18 @@ export class WaWbTransfer implements FileTransfer {
     const pullsNeeded = Math.ceil(expectedSize / GET_CHUNK_BYTES) + 1;
     const pull = Uint8Array.of(0);
     let sent = 0;
-    const sendPull = async () => {
-      sent++;
-      await this.#session.sendBinary(pull, what);
+    /**
+     * Pulls decided but not written: replies that arrived together are answered together, in one write (over
+     * TLS one record instead of one per pull), once every reply already received has been handled.
+     */
+    let owed = Math.min(this.#getPipeline, pullsNeeded);
+    const sendOwed = async () => {
+      const pulls = new Array<Uint8Array>(owed).fill(pull);
+      sent += owed;
+      owed = 0;
+      await this.#session.sendBinary(pulls, what);
     };
-    while (sent < Math.min(this.#getPipeline, pullsNeeded)) await sendPull();
+    await sendOwed();
     const chunks: Uint8Array[] = [];
     let received = 0;
     let replies = 0;
@@ -177,8 +184,9 @@ export class WaWbTransfer implements FileTransfer {
       // Pulled no further than the size announced: a device that keeps answering is not pulled forever.
       if (received > expectedSize) throw this.#changedSize(remotePath);
       onProgress?.(received, Math.max(expectedSize, received));
-      if (sent === replies) await sendPull(); // short chunks: each still carries at least one byte
-      else if (sent < pullsNeeded) await sendPull();
+      // Short chunks (each still carries at least one byte) need pulls beyond those the size asked for.
+      if (sent + owed === replies || sent + owed < pullsNeeded) owed++;
+      if (owed > 0 && this.#session.ws.queued === 0) await sendOwed();
     }
     // The file shrank: extra pulls are queued on the device and would corrupt the next request.
     if (sent !== replies) throw this.#changedSize(remotePath);

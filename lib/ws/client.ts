@@ -14,6 +14,7 @@
 import type { ByteStream } from "../transport/stream.ts";
 import { formatAddress } from "../transport/tcp.ts";
 import { encodeFrame, FrameParser, MAX_WEBREPL_PAYLOAD, Opcode } from "./frame.ts";
+import { concatBytes } from "../bytes/bytes.ts";
 
 export type WsHandshakeErrorCode =
   | "WS_ERR_REQUEST_REJECTED"
@@ -122,11 +123,17 @@ export class WsClient {
   }
 
   sendText(payload: Uint8Array | string): Promise<void> {
-    return this.#send(Opcode.Text, typeof payload === "string" ? encoder.encode(payload) : payload);
+    return this.#send(Opcode.Text, [typeof payload === "string" ? encoder.encode(payload) : payload]);
   }
 
-  sendBinary(payload: Uint8Array): Promise<void> {
-    return this.#send(Opcode.Binary, payload);
+  /** One binary message per payload, all in one write. */
+  sendBinary(...payloads: Uint8Array[]): Promise<void> {
+    return this.#send(Opcode.Binary, payloads);
+  }
+
+  /** Data messages received and parsed that `receive` has not returned yet. */
+  get queued(): number {
+    return this.#queue.length;
   }
 
   /**
@@ -170,12 +177,14 @@ export class WsClient {
     }
   }
 
-  async #send(opcode: number, payload: Uint8Array): Promise<void> {
-    if (payload.length > MAX_WEBREPL_PAYLOAD) {
-      throw new RangeError(`frame payload of ${payload.length} bytes exceeds ${MAX_WEBREPL_PAYLOAD}`);
+  async #send(opcode: number, payloads: Uint8Array[]): Promise<void> {
+    const tooBig = payloads.find((payload) => payload.length > MAX_WEBREPL_PAYLOAD);
+    if (tooBig) {
+      throw new RangeError(`frame payload of ${tooBig.length} bytes exceeds ${MAX_WEBREPL_PAYLOAD}`);
     }
     if (this.#closed) throw new Error("WebSocket already closed");
-    await this.#write(encodeFrame(opcode, payload, { mask: true }));
+    const frames = payloads.map((payload) => encodeFrame(opcode, payload, { mask: true }));
+    await this.#write(frames.length === 1 ? frames[0] : concatBytes(frames));
   }
 
   #write(frame: Uint8Array): Promise<void> {

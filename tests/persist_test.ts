@@ -167,3 +167,48 @@ Deno.test("persist: over wss the decrypted host key is never written to disk", a
     await box.cleanup();
   }
 });
+
+Deno.test("persist: a registry setting (config --persist) keeps sessions; --persist=0 turns it off", async () => {
+  await withPlainDevice(async (box, port) => {
+    await ok(box, "config", "-t", `127.0.0.1:${port}`, "-p", PASSWORD, "-@", "kept", "-gg", "--persist=30");
+    const group = JSON.parse(await Deno.readTextFile(`${box.configDir}/UPY_G.config`));
+    // upydev's [ADDRESS, PASSWORD], with the seconds after them.
+    assertEquals(group.kept, [`127.0.0.1:${port}`, PASSWORD, 30]);
+    assertEquals(await ok(box, "exec", "x = 1", "-@", "kept"), "");
+    assertEquals((await listKept(box.configDir)).map((kept) => kept.idleSeconds), [30]);
+    assertEquals(await ok(box, "exec", "print(x)", "-@", "kept"), "1\n");
+    await ok(box, "disconnect");
+    // Turned off for one command: nothing is kept, and the device is free afterwards.
+    await ok(box, "exec", "pass", "-@", "kept", "--persist=0");
+    assertEquals(await listKept(box.configDir), []);
+    // Saving the device again without --persist removes the setting.
+    await ok(box, "config", "-t", `127.0.0.1:${port}`, "-p", PASSWORD, "-@", "kept", "-gg");
+    await ok(box, "exec", "pass", "-@", "kept");
+    assertEquals(await listKept(box.configDir), []);
+    // The default device (upydev_.config) carries it too.
+    await ok(box, "config", "-t", `127.0.0.1:${port}`, "-p", PASSWORD, "--persist");
+    const local = JSON.parse(await Deno.readTextFile(`${box.cwd}/upydev_.config`));
+    assertEquals(local.persist, 300);
+    await ok(box, "exec", "pass");
+    assertEquals((await listKept(box.configDir)).map((kept) => kept.idleSeconds), [300]);
+  });
+});
+
+Deno.test("persist: a registry entry with a bad seconds value is reported as corrupt", async () => {
+  const box = await sandbox();
+  try {
+    await Deno.mkdir(box.configDir, { recursive: true });
+    await Deno.writeTextFile(
+      `${box.configDir}/UPY_G.config`,
+      JSON.stringify({ esp: ["127.0.0.1:8266", "pw", "soon"] }),
+    );
+    const result = await box.run("exec", "pass", "-@", "esp");
+    assertEquals(result.code, 1);
+    assertStringIncludes(
+      result.stderr,
+      "entry 'esp' is not [ADDRESS, PASSWORD] or [ADDRESS, PASSWORD, PERSIST_SECONDS]",
+    );
+  } finally {
+    await box.cleanup();
+  }
+});

@@ -158,7 +158,7 @@ export function actionCommand(action: DeviceAction<unknown>, deps: ActionCommand
       const runOn = async (target: DeviceTarget, deviceIo: Io, width: number, group: boolean) => {
         const connection = await connectTarget(context, target, {
           ...deps.connect,
-          persist: requestedPersist(context),
+          persist: requestedPersist(context, target),
         });
         const interruption = new AbortController();
         const device = openedDevice(connection, target, { ...deps.files, signal: interruption.signal });

@@ -8,6 +8,7 @@
 import { UserError } from "../cli/errors.ts";
 import { fileError, parentOf, readTextIfExists, withDirectoryLock, writeFileAtomic } from "./files.ts";
 import { compileGlob, hasGlob } from "../glob/pattern.ts";
+import { MAX_PERSIST_SECONDS } from "../persist/kept.ts";
 
 export const DEFAULT_FILE = "upydev_.config";
 export const GLOBAL_GROUP = "UPY_G";
@@ -19,6 +20,8 @@ export interface DeviceEntry {
   address: string;
   password: string;
   passphrase?: string;
+  /** Idle seconds of a kept session (--persist) that commands for this device open by default. */
+  persist?: number;
 }
 
 export interface RegistryPaths {
@@ -55,10 +58,11 @@ export class Registry {
 
   async readGroup(scope: Scope, group = GLOBAL_GROUP): Promise<DeviceEntry[]> {
     const path = this.groupPath(scope, group);
-    return Object.entries(await readGroupFile(path) ?? {}).map(([name, [address, secret]]) => ({
+    return Object.entries(await readGroupFile(path) ?? {}).map(([name, [address, secret, persist]]) => ({
       name,
       address,
       ...splitSecret(secret),
+      ...(persist === undefined ? {} : { persist }),
     }));
   }
 
@@ -118,7 +122,7 @@ export class Registry {
       for (const entry of [entries].flat()) {
         // Defined, not assigned: a device named "__proto__" must stay an entry, not become the prototype.
         Object.defineProperty(json, entry.name, {
-          value: [entry.address, joinSecret(entry)],
+          value: groupValue(entry),
           enumerable: true,
           writable: true,
           configurable: true,
@@ -150,7 +154,15 @@ export class Registry {
       throw corrupt(path, 'expected {"addr": ADDRESS, "passwd": PASSWORD, "name": NAME}');
     }
     const name = typeof json.name === "string" ? json.name : "upydevice";
-    return { name, address, ...splitSecret(json.passwd) };
+    if (json.persist !== undefined && !isPersistSeconds(json.persist)) {
+      throw corrupt(path, `"persist" must be whole seconds from 1 to ${MAX_PERSIST_SECONDS}`);
+    }
+    return {
+      name,
+      address,
+      ...splitSecret(json.passwd),
+      ...(json.persist === undefined ? {} : { persist: json.persist }),
+    };
   }
 
   async saveDefault(entry: DeviceEntry, scope: Scope): Promise<string> {
@@ -158,7 +170,12 @@ export class Registry {
     await withDirectoryLock(parentOf(path), async () => {
       // Reading first makes a corrupt file an error instead of silently replacing it.
       await this.readDefault(scope);
-      await write(path, { addr: entry.address, passwd: joinSecret(entry), name: entry.name });
+      await write(path, {
+        addr: entry.address,
+        passwd: joinSecret(entry),
+        name: entry.name,
+        ...(entry.persist === undefined ? {} : { persist: entry.persist }),
+      });
     });
     return path;
   }
@@ -183,7 +200,18 @@ export class Registry {
   }
 }
 
-type GroupFile = Record<string, [string, string]>;
+/** upydev's `[ADDRESS, PASSWORD]`, with our kept-session seconds as an optional third element. */
+type GroupFile = Record<string, [string, string, number?]>;
+
+function isPersistSeconds(value: unknown): value is number {
+  return Number.isInteger(value) && (value as number) > 0 && (value as number) <= MAX_PERSIST_SECONDS;
+}
+
+function groupValue(entry: DeviceEntry): [string, string, number?] {
+  const value: [string, string, number?] = [entry.address, joinSecret(entry)];
+  if (entry.persist !== undefined) value.push(entry.persist);
+  return value;
+}
 
 /** The group file checked entry by entry; undefined when it does not exist. */
 async function readGroupFile(path: string): Promise<GroupFile | undefined> {
@@ -191,8 +219,14 @@ async function readGroupFile(path: string): Promise<GroupFile | undefined> {
   if (json === undefined) return undefined;
   if (!isRecord(json)) throw corrupt(path, "expected an object of NAME: [ADDRESS, PASSWORD]");
   for (const [name, value] of Object.entries(json)) {
-    if (!Array.isArray(value) || typeof value[0] !== "string" || typeof value[1] !== "string") {
-      throw corrupt(path, `entry '${name}' is not [ADDRESS, PASSWORD]`);
+    if (
+      !Array.isArray(value) || typeof value[0] !== "string" || typeof value[1] !== "string" ||
+      (value.length > 2 && !(value.length === 3 && isPersistSeconds(value[2])))
+    ) {
+      throw corrupt(
+        path,
+        `entry '${name}' is not [ADDRESS, PASSWORD] or [ADDRESS, PASSWORD, PERSIST_SECONDS]`,
+      );
     }
   }
   return json as GroupFile;

@@ -92,7 +92,7 @@ export async function resolveDevice(args: ParsedArgs, registry: Registry): Promi
 }
 
 function toTarget(
-  entry: { name?: string; address: string; password: string; passphrase?: string },
+  entry: { name?: string; address: string; password: string; passphrase?: string; persist?: number },
   forceWss: boolean,
 ): DeviceTarget {
   const address = parseAddress(entry.address);
@@ -108,6 +108,7 @@ function toTarget(
     password: entry.password,
     passphrase: entry.passphrase,
     secure,
+    persist: entry.persist,
   };
 }
 

@@ -14,6 +14,8 @@ export interface DeviceTarget {
   passphrase?: string;
   /** Use wss (mutual TLS). True when a passphrase is stored, a wss:// address was given, or `-wss`. */
   secure: boolean;
+  /** Idle seconds of a kept session that the registry asks for (`config --persist`). */
+  persist?: number;
 }
 
 export const WS_PORT = 8266;

@@ -60,9 +60,16 @@ export async function connectTarget(
   });
 }
 
-/** Idle seconds of a kept session that `--persist[=SECONDS]` or UPYDEV_PERSIST asks for; undefined: none. */
-export function requestedPersist(context: Pick<CommandContext, "args" | "io">): number | undefined {
-  return persistSeconds(context.args.options["--persist"], context.io.env);
+/**
+ * Idle seconds of a kept session for `target`: `--persist[=SECONDS]`, else UPYDEV_PERSIST, else the registry's
+ * setting for the device; undefined: none (`--persist=0` turns a registry setting off).
+ */
+export function requestedPersist(
+  context: Pick<CommandContext, "args" | "io">,
+  target: DeviceTarget,
+): number | undefined {
+  const asked = persistSeconds(context.args.options["--persist"], context.io.env);
+  return asked === undefined ? target.persist : asked || undefined;
 }
 
 export async function withDevice<T>(
@@ -71,7 +78,10 @@ export async function withDevice<T>(
   options: Omit<ConnectTargetOptions, "persist"> = {},
 ): Promise<T> {
   const target = await context.resolveDevice();
-  const device = await connectTarget(context, target, { ...options, persist: requestedPersist(context) });
+  const device = await connectTarget(context, target, {
+    ...options,
+    persist: requestedPersist(context, target),
+  });
   try {
     return await use(device, target);
   } finally {

@@ -19,6 +19,8 @@ import type { Io } from "../ui/io.ts";
 export const PERSIST_ENV = "UPYDEV_PERSIST";
 /** Idle seconds when `--persist` is given without a number. */
 export const DEFAULT_PERSIST_SECONDS = 300;
+/** The most idle seconds a kept session may be asked for (a day). */
+export const MAX_PERSIST_SECONDS = 86_400;
 /** The upgrade path that asks a kept session to end. */
 export const DISCONNECT_PATH = "/disconnect";
 
@@ -34,7 +36,10 @@ export interface KeptInfo {
 
 export const keptDir = (configDir: string) => `${configDir}/kept`;
 
-/** The idle seconds asked for by `--persist[=SECONDS]` or UPYDEV_PERSIST; undefined when not asked. */
+/**
+ * The idle seconds asked for by `--persist[=SECONDS]` or UPYDEV_PERSIST; 0 when one of them turns kept sessions
+ * off (`--persist=0`), undefined when neither says anything (a registry setting may then decide).
+ */
 export function persistSeconds(
   option: unknown,
   env: (name: string) => string | undefined,
@@ -44,9 +49,11 @@ export function persistSeconds(
     : typeof option === "string"
     ? option
     : env(PERSIST_ENV);
-  if (given === undefined || given === "" || given === "0") return undefined;
-  if (!/^\d+$/.test(given) || Number(given) > 86_400) {
-    throw new UserError(`--persist / ${PERSIST_ENV} must be whole seconds from 0 to 86400 (got "${given}")`);
+  if (given === undefined || given === "") return undefined;
+  if (!/^\d+$/.test(given) || Number(given) > MAX_PERSIST_SECONDS) {
+    throw new UserError(
+      `--persist / ${PERSIST_ENV} must be whole seconds from 0 to ${MAX_PERSIST_SECONDS} (got "${given}")`,
+    );
   }
   return Number(given);
 }

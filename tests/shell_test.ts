@@ -1,4 +1,4 @@
-import { assertEquals, assertMatch, assertRejects, assertStringIncludes } from "./helpers/assert.ts";
+import { assert, assertEquals, assertMatch, assertRejects, assertStringIncludes } from "./helpers/assert.ts";
 import { UserError } from "../lib/cli/errors.ts";
 import { startEmulator } from "../lib/emulator/emulator.ts";
 import { openDevice } from "../lib/device/connect.ts";
@@ -355,5 +355,50 @@ Deno.test("shell: every device action of the table runs as a shell command, -h i
     }
   } finally {
     await emu.close();
+  }
+});
+
+Deno.test("shell: CTRL-c stops a transfer as Ctrl-C stops the CLI's, and the shell goes on", async () => {
+  const emu = await startEmulator({ password: "pw", port: 0, flashSize: 8 << 20 });
+  const local = await Deno.makeTempDir({ prefix: "upydev-shl-" });
+  try {
+    await Deno.mkdir(`${local}/src`);
+    for (let i = 0; i < 40; i++) {
+      await Deno.writeFile(`${local}/src/f${i}.bin`, crypto.getRandomValues(new Uint8Array(32 * 1024)));
+    }
+    const target = { host: emu.hostname, port: emu.port, password: "pw", secure: false };
+    const device = openedDevice(await openDevice(target), target);
+    const io = recordingIo({ cwd: local });
+    const running = new Shell(device, io, { name: "esp" }).run();
+    const PROMPT = "esp32@esp:~ $ ";
+    try {
+      await waitFor(() => io.stdout.includes(PROMPT), "the prompt", () => io.stdout);
+      const before = io.stdout.length;
+      io.feed("put -r src /app\r");
+      // Once the first file is in place, CTRL-c: the put stops at its next frame.
+      await waitFor(() => io.stdout.slice(before).includes("-> /app/"), "the first file", () => io.stdout);
+      io.feed("\x03");
+      await waitFor(() => io.stdout.slice(before).endsWith(PROMPT), "the prompt again", () => io.stdout);
+      const shown = io.stdout.slice(before);
+      assertStringIncludes(shown, "^C");
+      assert(shown.endsWith(`put: interrupted\r\n${PROMPT}`), shown.slice(-200));
+      const copied = JSON.parse(
+        (await emu.runPython("import os\nprint(repr(os.listdir('/app')).replace(\"'\", '\"'))")).output,
+      );
+      assert(copied.length > 0 && copied.length < 40, `${copied.length} files copied`);
+      assertEquals(copied.filter((name: string) => name.startsWith(".upytmp-")), []);
+      // The link is still good: the next command runs.
+      io.feed(`exec "print(6*7)"\r`);
+      await waitFor(() => io.stdout.slice(before).includes("42\r\n"), "the next command", () => io.stdout);
+      io.feed("exit\r");
+      await running;
+    } finally {
+      io.endInput();
+      await running.catch(() => {});
+      await device.session.close();
+    }
+  } finally {
+    await emu.close();
+    await Deno.remove(local, { recursive: true });
   }
 });

@@ -160,15 +160,12 @@ export function actionCommand(action: DeviceAction<unknown>, deps: ActionCommand
           ...deps.connect,
           persist: requestedPersist(context, target),
         });
-        const interruption = new AbortController();
-        const device = openedDevice(connection, target, { ...deps.files, signal: interruption.signal });
+        const opened = openedDevice(connection, target, deps.files);
         try {
           return await interruptible(
             deviceIo,
-            device,
-            interruption,
-            connection.close,
-            async () =>
+            opened,
+            async (device) =>
               await action.run({
                 args,
                 io: deviceIo,
@@ -230,38 +227,40 @@ export function actionCommand(action: DeviceAction<unknown>, deps: ActionCommand
 
 /** How long the device gets to stop after Ctrl-C before the link is dropped. */
 const INTERRUPT_GRACE_MS = 3000;
-const CTRL_C = Uint8Array.of(0x03);
 
 /**
- * Ctrl-C while an action runs. The device's program gets a Ctrl-C of its own (KeyboardInterrupt ends exec and run),
- * except during a WA/WB transfer, where it would land in the file: transfers watch `signal` instead and stop at the
- * next frame, removing their temporary files as far as the link allows. The command then ends with `interrupted`
- * (exit 130). A second Ctrl-C, or a device still busy after INTERRUPT_GRACE_MS, drops the link.
+ * Ctrl-C (`io.onInterrupt`) while an action runs, the one way for the CLI, groups and the shell. The device's
+ * program gets a Ctrl-C of its own (KeyboardInterrupt ends exec and run), except during a WA/WB transfer, where it
+ * would land in the file: transfers watch a signal instead and stop at the next frame, removing their temporary
+ * files as far as the link allows. The action then ends with `interrupted` (exit 130). A second Ctrl-C, or a
+ * device still busy after INTERRUPT_GRACE_MS, drops the link.
  */
-async function interruptible<T>(
+export async function interruptible<T>(
   io: Io,
-  device: Device,
-  controller: AbortController,
-  close: () => Promise<void>,
-  run: () => Promise<T>,
+  opened: Device,
+  run: (device: Device) => Promise<T>,
 ): Promise<T> {
+  const controller = new AbortController();
+  const device = { ...opened, files: opened.files.withSignal(controller.signal) };
   let grace: ReturnType<typeof setTimeout> | undefined;
-  const dropLink = () => void close().catch(() => {});
+  const dropLink = () => void device.session.close().catch(() => {});
   const stopListening = io.onInterrupt(() => {
     if (controller.signal.aborted) return dropLink();
     controller.abort();
-    // A raw frame, not session input: friendly-mode input would first leave the raw REPL the exec runs in.
-    if (!device.files.binaryTransferActive) void device.session.ws.sendText(CTRL_C).catch(() => {});
+    // Sent only while an exec's code runs: not into a file being transferred, nor into code being pasted.
+    void device.session.interrupt().catch(() => false);
     grace = setTimeout(dropLink, INTERRUPT_GRACE_MS);
   });
   try {
-    return await run();
+    return await run(device);
   } catch (error) {
     if (controller.signal.aborted) throw new InterruptedError();
     throw error;
   } finally {
     stopListening();
     clearTimeout(grace);
+    // A new way to log in (rf_wrkey's password) is the caller's too: the shell reconnects with it.
+    opened.target = device.target;
   }
 }
 

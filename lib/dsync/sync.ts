@@ -19,7 +19,7 @@ import {
   type TreeFile,
   uploadFiles,
 } from "../ops/trees.ts";
-import { InterruptedError, type Io } from "../ui/io.ts";
+import type { Io } from "../ui/io.ts";
 import { ProgressBar } from "../ui/progress.ts";
 import { printable } from "../ui/terminal_text.ts";
 import { ancestors } from "./copy.ts";
@@ -132,7 +132,8 @@ export async function sync(
 
 /**
  * Sends (or fetches) the plan's files under one progress bar over files and bytes, printing a line per file
- * once it is in place. The first Ctrl-C stops after the current file, the second at once.
+ * once it is in place. Ctrl-C (wired once, in lib/actions/action.ts) stops the current file at its next frame;
+ * the files sent before it are still committed.
  */
 async function transfer(
   files: DeviceFiles,
@@ -155,21 +156,9 @@ async function transfer(
     print(`${isNew.has(entry) ? "new    " : "changed"}  ${printable(entry.path)}\n`);
     progress(0);
   };
-  let stop = false;
-  const stopListening = io.onInterrupt(() => {
-    if (stop) {
-      // A second Ctrl-C does not wait for the current file: its temporary copy is dropped with the link.
-      files.session.close().catch(() => {});
-      return;
-    }
-    stop = true;
-    bar.clear();
-    io.err("stopping after the current file (Ctrl-C again to stop at once)\n");
-  });
   try {
     if (toHost) {
       for (const entry of transfers) {
-        if (stop) break;
         const data = await downloadKnownFile(files, deviceRoot, entry, progress);
         await writeLocal(join(localRoot, entry.path), data);
         finished(entry);
@@ -184,16 +173,11 @@ async function transfer(
       await uploadFiles(files, uploads, {
         onProgress: (_upload, done) => progress(done),
         onDone: (upload) => finished(byTarget.get(upload.target)!),
-        stopRequested: () => stop,
       });
     }
-  } catch (error) {
-    throw stop ? new InterruptedError() : error;
   } finally {
-    stopListening();
     bar.finish(doneBytes, plan.bytes);
   }
-  if (stop) throw new InterruptedError();
 }
 
 /** Names the device cannot hold, all named before anything changes. */

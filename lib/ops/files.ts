@@ -62,18 +62,20 @@ export class DeviceFiles {
   readonly #exec: FileTransfer;
   readonly #execOnly: boolean;
   readonly #signal: AbortSignal | undefined;
+  readonly #options: DeviceFilesOptions;
 
   constructor(session: WebReplSession, options: DeviceFilesOptions = {}) {
     this.session = session;
+    this.#options = options;
     this.#wawb = new WaWbTransfer(session, { getPipeline: options.getPipeline, signal: options.signal });
     this.#exec = new ExecTransfer(session, { signal: options.signal });
     this.#execOnly = options.execTransferOnly ?? false;
     this.#signal = options.signal;
   }
 
-  /** True during a WA/WB transfer, when a Ctrl-C sent to the REPL would land in the file instead. */
-  get binaryTransferActive(): boolean {
-    return this.#wawb.active;
+  /** The same operations on the same session, with transfers that stop when `signal` aborts (one command's Ctrl-C). */
+  withSignal(signal: AbortSignal): DeviceFiles {
+    return new DeviceFiles(this.session, { ...this.#options, signal });
   }
 
   /** The transfer route for a path: WA/WB unless the name is over its 63-byte field. */
@@ -209,7 +211,7 @@ export class DeviceFiles {
         );
       }
     } catch (error) {
-      await this.#removeQuietly(temporary);
+      await this.removeQuietly(temporary);
       throw error;
     }
     return target;
@@ -244,11 +246,19 @@ export class DeviceFiles {
     return { target: chosen, parent, existing, blockSize, free };
   }
 
-  async #removeQuietly(path: string): Promise<void> {
+  /**
+   * Removes files as far as the link allows: the temporary copies of a failed or interrupted transfer. A name
+   * left behind is harmless (the next put into that directory removes it).
+   */
+  async removeQuietly(...paths: string[]): Promise<void> {
     try {
-      await this.session.exec(`import os\ntry:\n os.remove(${pyStr(path)})\nexcept OSError:\n pass`);
+      await this.session.exec(
+        `import os\nfor p in (${
+          paths.map(pyStr).join(",")
+        },):\n try:\n  os.remove(p)\n except OSError:\n  pass`,
+      );
     } catch {
-      // The session may be gone (that may be why we are cleaning up); the temporary name is harmless.
+      // The session may be gone (that may be why we are cleaning up).
     }
   }
 
@@ -296,7 +306,7 @@ export class DeviceFiles {
         `${from} -> ${target}`,
       );
     } catch (error) {
-      await this.#removeQuietly(temporary);
+      await this.removeQuietly(temporary);
       throw error;
     }
     return target;

@@ -131,8 +131,6 @@ export interface UploadOptions {
   onProgress?(upload: Upload, done: number): void;
   /** Called once a file is verified and renamed into place. */
   onDone?(upload: Upload): void;
-  /** Checked before each file: true stops after committing what was sent. */
-  stopRequested?(): boolean;
 }
 
 /** Files whose verification and rename share one exec: larger batches save round trips, smaller ones flash. */
@@ -142,7 +140,7 @@ export const BATCH_BYTES = 256 * 1024;
 /**
  * Uploads files through their temporary names (WA/WB, or exec for long names) and commits them in batches:
  * one exec checks each temporary file's size and SHA-256 and renames it over the target. Returns the number of
- * files committed; stops early (with all sent files committed) when `stopRequested` says so.
+ * files committed. Files sent before a failure or a Ctrl-C are still committed, as far as the link allows.
  */
 export async function uploadFiles(
   files: DeviceFiles,
@@ -164,7 +162,6 @@ export async function uploadFiles(
   let failure: unknown;
   try {
     for (const upload of uploads) {
-      if (options.stopRequested?.()) break;
       const data = await upload.read();
       if (data.length !== upload.size) {
         throw new UserError(
@@ -173,7 +170,12 @@ export async function uploadFiles(
       }
       const temporary = await temporaryNameFor(upload.target);
       const progress: ProgressCallback = (done) => options.onProgress?.(upload, done);
-      await files.transferFor(temporary).put(temporary, data, progress);
+      try {
+        await files.transferFor(temporary).put(temporary, data, progress);
+      } catch (error) {
+        await files.removeQuietly(temporary);
+        throw error;
+      }
       batch.push({ upload, sha256: await sha256Hex(data) });
       batchBytes += data.length;
       if (batch.length >= BATCH_FILES || batchBytes >= BATCH_BYTES) await commit();

@@ -108,7 +108,7 @@ export async function installUpyutils(files: DeviceFiles, scripts: DeviceScript[
       }
       await verifyAndRename(files, changed);
     } catch (error) {
-      await removeQuietly(files, changed.map((upload) => upload.temporary));
+      await files.removeQuietly(...changed.map((upload) => upload.temporary));
       throw error;
     }
   }
@@ -181,18 +181,6 @@ async function verifyAndRename(
         ? `upload of ${path} failed: the device stored ${stored} of ${expected} bytes (flash full?)`
         : `upload of ${path} failed: SHA-256 on the device does not match (flash full or corrupted transfer?)`,
     );
-  }
-}
-
-async function removeQuietly(files: DeviceFiles, paths: string[]): Promise<void> {
-  try {
-    await files.session.exec(
-      `import os\nfor p in (${
-        paths.map(pyStr).join(",")
-      },):\n try:\n  os.remove(p)\n except OSError:\n  pass`,
-    );
-  } catch {
-    // The session may be gone (that may be why we are cleaning up); temporary names are reused next time.
   }
 }
 

@@ -15,7 +15,7 @@ import { listDeviceTrees } from "../glob/device.ts";
 import { listLocalTree } from "../glob/local.ts";
 import { resolve } from "node:path";
 import { type Painter, painter } from "../ui/colour.ts";
-import type { Io } from "../ui/io.ts";
+import { interruptHandlers, type Io } from "../ui/io.ts";
 import { printable } from "../ui/terminal_text.ts";
 import { complete, type CompletionSources, type DirectoryEntry, ListingCache } from "./completion.ts";
 import { CTRL, type EditorEvent, LineEditor, type ShellKey, shellKeyOf } from "./line_editor.ts";
@@ -77,6 +77,8 @@ export class Shell {
   #input: Promise<Uint8Array | null> | undefined;
   /** Keys typed while a command ran, for the next prompt. */
   readonly #typeAhead: (Uint8Array | null)[] = [];
+  /** CTRL-c while a command runs: the terminal is raw, so the key stands in for SIGINT. */
+  readonly #interrupts = interruptHandlers(() => {});
   /** Actions waiting for a key (dsync -rf's question): the shell's reader hands them the next one. */
   readonly #keyWaiters: ((chunk: Uint8Array | null) => void)[] = [];
   #wakeup = Promise.withResolvers<void>();
@@ -294,12 +296,16 @@ export class Shell {
    * action that asks something must get its answer from that reader, not race it for standard input.
    */
   #actionIo(): Io {
-    return Object.assign(Object.create(this.#io), {
-      readStdin: (): Promise<Uint8Array | null> =>
-        this.#typeAhead.length > 0
-          ? Promise.resolve(this.#typeAhead.shift()!)
-          : new Promise((resolve) => this.#keyWaiters.push(resolve)),
-    });
+    return Object.assign(
+      Object.create(this.#io),
+      {
+        readStdin: (): Promise<Uint8Array | null> =>
+          this.#typeAhead.length > 0
+            ? Promise.resolve(this.#typeAhead.shift()!)
+            : new Promise((resolve) => this.#keyWaiters.push(resolve)),
+        onInterrupt: this.#interrupts.onInterrupt,
+      } satisfies Partial<Io>,
+    );
   }
 
   async #command(name: string, words: string[], out: ActionOutput): Promise<void> {
@@ -329,8 +335,9 @@ export class Shell {
   }
 
   /**
-   * Waits for `work` while reading the keyboard: CTRL-c interrupts the code the device is running (a script
-   * that never ends must not take the shell with it); other keys wait for the next prompt.
+   * Waits for `work` while reading the keyboard: CTRL-c is the command's Ctrl-C (`onInterrupt` of #actionIo,
+   * handled as for any action: lib/actions/action.ts), so a script that never ends, or a long transfer, does not
+   * take the shell with it; other keys wait for the next prompt.
    */
   async #interruptible<T>(work: Promise<T>): Promise<T> {
     let finished = false;
@@ -345,8 +352,9 @@ export class Shell {
         if (waiter) waiter(chunk);
         else this.#typeAhead.push(chunk);
         if (chunk === null) break;
-      } else if (await this.#device.session.interrupt().catch(() => false)) {
+      } else {
         this.#io.out("^C");
+        this.#interrupts.trigger();
       }
     }
     return await work;

@@ -6,7 +6,7 @@
 import { HELP_OPTION, parseActionArguments } from "../cli/parse.ts";
 import { optionFlag, type OptionSpec, type ParsedArgs } from "../cli/command.ts";
 import { UserError } from "../cli/errors.ts";
-import { type ActionOutput, type Device, devicePath, localPath } from "../actions/action.ts";
+import { type ActionOutput, type Device, devicePath, interruptible, localPath } from "../actions/action.ts";
 import { DEVICE_ACTIONS } from "../actions/table.ts";
 import { columns, formatBytes } from "../actions/format.ts";
 import { expandLocalPaths } from "../glob/local.ts";
@@ -282,7 +282,12 @@ export async function runShellCommand(
   }
   if (shellOnly) return await shellOnly.run(args, context);
   const prepared = await action!.prepare?.({ args, io, localCwd: state.localCwd });
-  await action!.run({ args, io, device, prepared, cwd: state.cwd, localCwd: state.localCwd, out });
+  await interruptible(
+    io,
+    device,
+    (watched) =>
+      action!.run({ args, io, device: watched, prepared, cwd: state.cwd, localCwd: state.localCwd, out }),
+  );
 }
 
 function optionRows(options: OptionSpec[]): string {

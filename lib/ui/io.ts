@@ -40,8 +40,11 @@ export class InterruptedError extends UserError {
   }
 }
 
-/** Handlers of `onInterrupt`; `trigger` runs them all (SIGINT in the process, `interrupt()` in tests). */
-function interruptHandlers(listen: (on: boolean, trigger: () => void) => void) {
+/**
+ * Handlers of `onInterrupt`; `trigger` runs them all (SIGINT in the process, `interrupt()` in tests, CTRL-c in
+ * the shell's raw terminal).
+ */
+export function interruptHandlers(listen: (on: boolean, trigger: () => void) => void) {
   const handlers = new Set<() => void>();
   const trigger = () => [...handlers].forEach((handler) => handler());
   return {

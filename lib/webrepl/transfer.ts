@@ -82,7 +82,6 @@ export class WaWbTransfer implements FileTransfer {
   readonly #session: WebReplSession;
   readonly #getPipeline: number;
   readonly #signal: AbortSignal | undefined;
-  #active = false;
 
   constructor(session: WebReplSession, options: WaWbOptions = {}) {
     this.#session = session;
@@ -90,21 +89,7 @@ export class WaWbTransfer implements FileTransfer {
     this.#signal = options.signal;
   }
 
-  /** True while a PUT or GET is under way: any text frame sent now would be taken as file data. */
-  get active(): boolean {
-    return this.#active;
-  }
-
   async put(remotePath: string, data: Uint8Array, onProgress?: ProgressCallback): Promise<void> {
-    this.#active = true;
-    try {
-      await this.#put(remotePath, data, onProgress);
-    } finally {
-      this.#active = false;
-    }
-  }
-
-  async #put(remotePath: string, data: Uint8Array, onProgress?: ProgressCallback): Promise<void> {
     const what = `PUT of ${remotePath}`;
     await this.#session.sendBinary(wawbRequest(RequestType.Put, remotePath, data.length), what);
     await this.#expectReply(what);
@@ -132,15 +117,6 @@ export class WaWbTransfer implements FileTransfer {
   }
 
   async get(remotePath: string, expectedSize: number, onProgress?: ProgressCallback): Promise<Uint8Array> {
-    this.#active = true;
-    try {
-      return await this.#get(remotePath, expectedSize, onProgress);
-    } finally {
-      this.#active = false;
-    }
-  }
-
-  async #get(remotePath: string, expectedSize: number, onProgress?: ProgressCallback): Promise<Uint8Array> {
     const what = `GET of ${remotePath}`;
     await this.#session.sendBinary(wawbRequest(RequestType.Get, remotePath, 0), what);
     await this.#expectReply(what);

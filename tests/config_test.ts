@@ -201,6 +201,7 @@ Deno.test("device lookup: local group first, then global; unknown names list the
       password: "l",
       passphrase: undefined,
       secure: false,
+      persist: undefined,
     });
     const secure = await resolveDevice(args({ options: { "-@": ["esp_b"] } }), registry);
     assertEquals([secure.host, secure.passphrase, secure.secure], ["10.0.0.2", "pp", true]);

@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertMatch, assertRejects, assertStringIncludes } from "./helpers/assert.ts";
 import { UserError } from "../lib/cli/errors.ts";
-import { startEmulator } from "../lib/emulator/emulator.ts";
+import { type EmulatedDevice, startEmulator } from "../lib/emulator/emulator.ts";
 import { openDevice } from "../lib/device/connect.ts";
 import { openedDevice } from "../lib/actions/action.ts";
 import { recordingIo } from "../lib/ui/io.ts";
@@ -310,95 +310,92 @@ Deno.test("shell: a link lost during a command gives one line and a reconnect of
   }
 });
 
-Deno.test("shell: every device action of the table runs as a shell command, -h included", async () => {
-  const emu = await startEmulator({ password: "pw", port: 0 });
+/**
+ * A shell on an emulated device, at its first prompt, for `use`, which ends it with `exit`; the device, the
+ * shell and `cwd` (a temporary local directory) are cleaned up after.
+ */
+async function withShell(
+  use: (shell: { io: ReturnType<typeof recordingIo>; emu: EmulatedDevice; cwd: string }) => Promise<void>,
+  flashSize?: number,
+): Promise<void> {
+  const emu = await startEmulator({ password: "pw", port: 0, flashSize });
+  const cwd = await Deno.makeTempDir({ prefix: "upydev-shl-" });
   try {
     const target = { host: emu.hostname, port: emu.port, password: "pw", secure: false };
     const device = openedDevice(await openDevice(target), target);
-    const io = recordingIo();
+    const io = recordingIo({ cwd });
     const running = new Shell(device, io, { name: "esp" }).run();
-    const PROMPT = "esp32@esp:~ $ ";
+    try {
+      await waitFor(() => io.stdout.includes(SHELL_PROMPT), "the prompt", () => io.stdout);
+      await use({ io, emu, cwd });
+      await running;
+    } finally {
+      io.endInput();
+      await running.catch(() => {});
+      await device.session.close();
+    }
+  } finally {
+    await emu.close();
+    await Deno.remove(cwd, { recursive: true });
+  }
+}
+
+const SHELL_PROMPT = "esp32@esp:~ $ ";
+
+Deno.test("shell: every device action of the table runs as a shell command, -h included", async () => {
+  await withShell(async ({ io }) => {
     const step = async (input: string) => {
       const before = io.stdout.length;
       io.feed(`${input}\r`);
-      await waitFor(() => io.stdout.slice(before).includes(PROMPT), input, () => io.stdout);
-      return io.stdout.slice(before + input.length + 2, -PROMPT.length);
+      await waitFor(() => io.stdout.slice(before).includes(SHELL_PROMPT), input, () => io.stdout);
+      return io.stdout.slice(before + input.length + 2, -SHELL_PROMPT.length);
     };
-    try {
-      await waitFor(() => io.stdout.includes(PROMPT), "the prompt", () => io.stdout);
-      for (const action of DEVICE_ACTIONS.filter((action) => action.inShell !== false)) {
-        assertStringIncludes(await step(`${action.name} -h`), `usage: ${action.usage}\r\n`);
-      }
-      assertEquals(await step(`exec "print(6*7)"`), "42\r\n");
-      assertEquals(
-        await step("head -n 1 boot.py"),
-        "# This file is executed on every boot (including wake-boot from deepsleep)\r\n",
-      );
-      assertMatch(await step("shasum boot.py"), /^[0-9a-f]{64} {2}\/boot\.py\r\n$/);
-      assertEquals(await step("cp boot.py b2.py && mv b2.py b3.py && ls"), "b3.py    boot.py\r\n");
-      assertStringIncludes(await step("tree"), "└── boot.py");
-      assertMatch(await step("uptime"), /^up \d\d:\d\d:\d\d\r\n$/);
-      assertMatch(await step("datetime"), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\r\n$/);
-      assertMatch(await step("id"), /^[0-9a-f]{12}\r\n$/);
-      assertStringIncludes(await step("modules"), "micropython");
-      assertStringIncludes(await step("df"), "Filesystem");
-      assertStringIncludes(await step("net"), "station:");
-      assertStringIncludes(await step("log"), "log: no log on the device");
-      assertStringIncludes(await step("reload json"), "json reloaded");
-      assertStringIncludes(await step("rmdir nothere"), "rmdir: ");
-      io.feed("exit\r");
-      await running;
-    } finally {
-      io.endInput();
-      await running.catch(() => {});
-      await device.session.close();
+    for (const action of DEVICE_ACTIONS.filter((action) => action.inShell !== false)) {
+      assertStringIncludes(await step(`${action.name} -h`), `usage: ${action.usage}\r\n`);
     }
-  } finally {
-    await emu.close();
-  }
+    assertEquals(await step(`exec "print(6*7)"`), "42\r\n");
+    assertEquals(
+      await step("head -n 1 boot.py"),
+      "# This file is executed on every boot (including wake-boot from deepsleep)\r\n",
+    );
+    assertMatch(await step("shasum boot.py"), /^[0-9a-f]{64} {2}\/boot\.py\r\n$/);
+    assertEquals(await step("cp boot.py b2.py && mv b2.py b3.py && ls"), "b3.py    boot.py\r\n");
+    assertStringIncludes(await step("tree"), "└── boot.py");
+    assertMatch(await step("uptime"), /^up \d\d:\d\d:\d\d\r\n$/);
+    assertMatch(await step("datetime"), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\r\n$/);
+    assertMatch(await step("id"), /^[0-9a-f]{12}\r\n$/);
+    assertStringIncludes(await step("modules"), "micropython");
+    assertStringIncludes(await step("df"), "Filesystem");
+    assertStringIncludes(await step("net"), "station:");
+    assertStringIncludes(await step("log"), "log: no log on the device");
+    assertStringIncludes(await step("reload json"), "json reloaded");
+    assertStringIncludes(await step("rmdir nothere"), "rmdir: ");
+    io.feed("exit\r");
+  });
 });
 
 Deno.test("shell: CTRL-c stops a transfer as Ctrl-C stops the CLI's, and the shell goes on", async () => {
-  const emu = await startEmulator({ password: "pw", port: 0, flashSize: 8 << 20 });
-  const local = await Deno.makeTempDir({ prefix: "upydev-shl-" });
-  try {
-    await Deno.mkdir(`${local}/src`);
+  await withShell(async ({ io, emu, cwd }) => {
+    await Deno.mkdir(`${cwd}/src`);
     for (let i = 0; i < 40; i++) {
-      await Deno.writeFile(`${local}/src/f${i}.bin`, crypto.getRandomValues(new Uint8Array(32 * 1024)));
+      await Deno.writeFile(`${cwd}/src/f${i}.bin`, crypto.getRandomValues(new Uint8Array(32 * 1024)));
     }
-    const target = { host: emu.hostname, port: emu.port, password: "pw", secure: false };
-    const device = openedDevice(await openDevice(target), target);
-    const io = recordingIo({ cwd: local });
-    const running = new Shell(device, io, { name: "esp" }).run();
-    const PROMPT = "esp32@esp:~ $ ";
-    try {
-      await waitFor(() => io.stdout.includes(PROMPT), "the prompt", () => io.stdout);
-      const before = io.stdout.length;
-      io.feed("put -r src /app\r");
-      // Once the first file is in place, CTRL-c: the put stops at its next frame.
-      await waitFor(() => io.stdout.slice(before).includes("-> /app/"), "the first file", () => io.stdout);
-      io.feed("\x03");
-      await waitFor(() => io.stdout.slice(before).endsWith(PROMPT), "the prompt again", () => io.stdout);
-      const shown = io.stdout.slice(before);
-      assertStringIncludes(shown, "^C");
-      assert(shown.endsWith(`put: interrupted\r\n${PROMPT}`), shown.slice(-200));
-      const copied = JSON.parse(
-        (await emu.runPython("import os\nprint(repr(os.listdir('/app')).replace(\"'\", '\"'))")).output,
-      );
-      assert(copied.length > 0 && copied.length < 40, `${copied.length} files copied`);
-      assertEquals(copied.filter((name: string) => name.startsWith(".upytmp-")), []);
-      // The link is still good: the next command runs.
-      io.feed(`exec "print(6*7)"\r`);
-      await waitFor(() => io.stdout.slice(before).includes("42\r\n"), "the next command", () => io.stdout);
-      io.feed("exit\r");
-      await running;
-    } finally {
-      io.endInput();
-      await running.catch(() => {});
-      await device.session.close();
-    }
-  } finally {
-    await emu.close();
-    await Deno.remove(local, { recursive: true });
-  }
+    const before = io.stdout.length;
+    io.feed("put -r src /app\r");
+    // Once the first file is in place, CTRL-c: the put stops at its next frame.
+    await waitFor(() => io.stdout.slice(before).includes("-> /app/"), "the first file", () => io.stdout);
+    io.feed("\x03");
+    await waitFor(() => io.stdout.slice(before).endsWith(SHELL_PROMPT), "the prompt again", () => io.stdout);
+    const shown = io.stdout.slice(before);
+    assertStringIncludes(shown, "^C");
+    assert(shown.endsWith(`put: interrupted\r\n${SHELL_PROMPT}`), shown.slice(-200));
+    const listing = await emu.runPython("import os\nprint(repr(os.listdir('/app')).replace(\"'\", '\"'))");
+    const copied: string[] = JSON.parse(listing.output);
+    assert(copied.length > 0 && copied.length < 40, `${copied.length} files copied`);
+    assertEquals(copied.filter((name) => name.startsWith(".upytmp-")), []);
+    // The link is still good: the next command runs.
+    io.feed(`exec "print(6*7)"\r`);
+    await waitFor(() => io.stdout.slice(before).includes("42\r\n"), "the next command", () => io.stdout);
+    io.feed("exit\r");
+  }, 8 << 20);
 });

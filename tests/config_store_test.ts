@@ -75,7 +75,14 @@ Deno.test("config: a null group file or a wrong-typed entry is reported as corru
   try {
     await Deno.mkdir(box.configDir, { recursive: true });
     const path = `${box.configDir}/UPY_G.config`;
-    const cases = ["null", '{"good": ["10.0.0.1", "pw"], "bad": ["10.0.0.2", 5]}', '{"bad": "10.0.0.3"}'];
+    const cases = [
+      "null",
+      '{"good": ["10.0.0.1", "pw"], "bad": ["10.0.0.2", 5]}',
+      '{"bad": "10.0.0.3"}',
+      // The kept-session seconds after upydev's two fields: whole seconds, at most a day.
+      '{"good": ["10.0.0.1", "pw"], "bad": ["10.0.0.2", "pw", "soon"]}',
+      '{"bad": ["10.0.0.2", "pw", 90000]}',
+    ];
     for (const text of cases) {
       await Deno.writeTextFile(path, text);
       const saved = await box.run("config", "-t", "10.0.0.9", "-p", "pw", "-@", "esp", "-gg");

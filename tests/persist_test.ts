@@ -193,22 +193,3 @@ Deno.test("persist: a registry setting (config --persist) keeps sessions; --pers
     assertEquals((await listKept(box.configDir)).map((kept) => kept.idleSeconds), [300]);
   });
 });
-
-Deno.test("persist: a registry entry with a bad seconds value is reported as corrupt", async () => {
-  const box = await sandbox();
-  try {
-    await Deno.mkdir(box.configDir, { recursive: true });
-    await Deno.writeTextFile(
-      `${box.configDir}/UPY_G.config`,
-      JSON.stringify({ esp: ["127.0.0.1:8266", "pw", "soon"] }),
-    );
-    const result = await box.run("exec", "pass", "-@", "esp");
-    assertEquals(result.code, 1);
-    assertStringIncludes(
-      result.stderr,
-      "entry 'esp' is not [ADDRESS, PASSWORD] or [ADDRESS, PASSWORD, PERSIST_SECONDS]",
-    );
-  } finally {
-    await box.cleanup();
-  }
-});

@@ -174,6 +174,8 @@ Deno.test("persist: a registry setting (config --persist) keeps sessions; --pers
     const group = JSON.parse(await Deno.readTextFile(`${box.configDir}/UPY_G.config`));
     // upydev's [ADDRESS, PASSWORD], with the seconds after them.
     assertEquals(group.kept, [`127.0.0.1:${port}`, PASSWORD, 30]);
+    assertStringIncludes(await ok(box, "see", "kept"), "ws  kept 30 s\n");
+    assertEquals(JSON.parse(await ok(box, "see", "kept", "--json")).devices[0].persist, 30);
     assertEquals(await ok(box, "exec", "x = 1", "-@", "kept"), "");
     assertEquals((await listKept(box.configDir)).map((kept) => kept.idleSeconds), [30]);
     assertEquals(await ok(box, "exec", "print(x)", "-@", "kept"), "1\n");

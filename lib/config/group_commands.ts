@@ -24,6 +24,8 @@ export interface DeviceJson {
   address: string;
   link: "ws" | "wss";
   passphraseStored: boolean;
+  /** Idle seconds of the kept session commands open for it (`config --persist`), when set. */
+  persist?: number;
 }
 
 function isSecure(entry: DeviceEntry): boolean {
@@ -36,13 +38,14 @@ function deviceJson(entry: DeviceEntry): DeviceJson {
     address: entry.address,
     link: isSecure(entry) ? "wss" : "ws",
     passphraseStored: entry.passphrase !== undefined,
+    persist: entry.persist,
   };
 }
 
 function describe(entry: DeviceEntry): string {
   return `${printable(entry.name).padEnd(16)} ${printable(entry.address).padEnd(24)} ` +
     `password ${maskSecret(entry.password)}  passphrase ${maskSecret(entry.passphrase)}  ` +
-    (isSecure(entry) ? "wss" : "ws");
+    (isSecure(entry) ? "wss" : "ws") + (entry.persist === undefined ? "" : `  kept ${entry.persist} s`);
 }
 
 const SCOPE_OPTION = {
@@ -89,7 +92,7 @@ const see: CommandSpec = {
   summary: "show devices by name, glob, range or group (what -@ would select)",
   usage: "see NAME|GROUP... [--json]",
   description: "Words as after -@: names, globs ('esp*'), ranges (dev{1..4}), gg (all of UPY_G), groups.\n" +
-    '--json: {"devices": [{"name", "address", "link": "ws"|"wss", "passphraseStored"}]}.',
+    '--json: {"devices": [{"name", "address", "link": "ws"|"wss", "passphraseStored", "persist"?}]}.',
   options: [JSON_OPTION],
   positionals: { min: 1, max: Infinity },
   device: false,

@@ -138,6 +138,23 @@ Deno.test("Ctrl-C during a busy loop restarts the device within a second and say
   }, { execTimeoutMs: 60_000 });
 });
 
+Deno.test("Ctrl-C during a loop that sleeps or prints raises KeyboardInterrupt, as on ESP32; the session goes on", async () => {
+  await withSession(async (client) => {
+    await evaluate(client, "marker = 1");
+    await evaluate(client, "import time");
+    // A loop that only computes and prints reaches JS through print alone.
+    for (const body of ["time.sleep_ms(20)", "print('tick'); sum(range(20000))"]) {
+      await client.sendText(`while True: ${body}\r\r`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await client.sendText("\x03");
+      const text = await client.readText("KeyboardInterrupt: \r\n>>> ");
+      assert(!text.includes("[emulator]"), "no restart");
+      // The Ctrl-C was caught on arrival: no second prompt follows, and Python state survives.
+      assertEquals(await evaluate(client, "marker"), "1\r\n");
+    }
+  }, { execTimeoutMs: 60_000 });
+});
+
 Deno.test("machine.reset() drops the connection and the device comes back", async () => {
   await withSession(async (client, emu) => {
     await evaluate(client, "marker = 1");

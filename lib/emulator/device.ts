@@ -4,9 +4,10 @@
  * host side of the synchronous bridge.
  *
  * Resets replace the Worker with a fresh interpreter booted from the current flash image, which is how the real
- * device loses all Python state on a soft reset. Code cannot be interrupted in wasm (no KeyboardInterrupt),
- * so a Worker that makes no progress for `execTimeoutMs` (or for a second after a Ctrl-C) is replaced the same
- * way, and the attached client is told why before the connection drops.
+ * device loses all Python state on a soft reset. A Ctrl-C reaches running code as KeyboardInterrupt only when
+ * the code calls out to JS (sleep, ticks, print: worker.ts, deliverInterrupt); a Worker that makes no progress
+ * for `execTimeoutMs` (or for a second after a Ctrl-C) is replaced the same way, and the attached client is told
+ * why before the connection drops.
  */
 import { BridgeServer, createBridgeBuffer } from "./bridge.ts";
 import { saveFlashDir } from "./flash.ts";
@@ -77,6 +78,7 @@ export class EmulatedDeviceCore {
   #hostCallPending = false;
   #watchdog: ReturnType<typeof setTimeout> | undefined;
   #interruptTimer: ReturnType<typeof setTimeout> | undefined;
+  #interruptFlag: Int32Array | undefined;
   #terminal: TerminalSink | null = null;
   #nextId = 1;
   #pending = new Map<number, { resolve: (value: never) => void; reject: (error: Error) => void }>();
@@ -155,8 +157,11 @@ export class EmulatedDeviceCore {
   /** REPL input, as the dupterm stream delivers it. */
   sendInput(bytes: Uint8Array): void {
     if (!this.#worker) return;
-    if (bytes.includes(0x03) && this.#outstanding > 0 && this.#interruptTimer === undefined) {
-      this.#interruptTimer = setTimeout(() => this.#reboot("interrupt"), INTERRUPT_GRACE_MS);
+    if (bytes.includes(0x03) && this.#outstanding > 0) {
+      // As the port's interrupt character: code that calls out (sleep, print) gets KeyboardInterrupt; a bare
+      // loop that never does cannot be stopped in wasm and the device restarts.
+      Atomics.store(this.#interruptFlag!, 0, 1);
+      this.#interruptTimer ??= setTimeout(() => this.#reboot("interrupt"), INTERRUPT_GRACE_MS);
     }
     const accepted = this.#fillStdinBuffer(bytes);
     if (accepted.length > 0) this.#dispatch({ type: "input", bytes: accepted }, accepted.length);
@@ -234,6 +239,8 @@ export class EmulatedDeviceCore {
   #spawn(runBootPy: boolean): void {
     const worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
     const bridgeBuffer = createBridgeBuffer();
+    const interruptBuffer = new SharedArrayBuffer(4);
+    this.#interruptFlag = new Int32Array(interruptBuffer);
     this.#worker = worker;
     this.#bridge = new BridgeServer(bridgeBuffer);
     // Until the booting device's webrepl.start() reads /webrepl_cfg.py.
@@ -282,6 +289,7 @@ export class EmulatedDeviceCore {
         runBootPy,
         workerModules,
         bridgeBuffer,
+        interruptBuffer,
       },
     });
   }

@@ -33,6 +33,8 @@ export interface WorkerBootConfig {
   workerModules: string[];
   /** Shared memory for the synchronous bridge (see bridge.ts). */
   bridgeBuffer: SharedArrayBuffer;
+  /** One Int32 the main thread sets to 1 on Ctrl-C while code runs (see worker.ts, deliverInterrupt). */
+  interruptBuffer: SharedArrayBuffer;
 }
 
 export type FileRequest =

@@ -47,6 +47,7 @@ export interface MicroPython {
   replInit(): void;
   replProcessChar(char: number): number;
   FS: EmscriptenFs;
+  _module: { _mp_sched_keyboard_interrupt(): void };
 }
 
 interface FsNode {
@@ -119,6 +120,22 @@ let heldCtrlE: number[] | null = null;
 let rawPaste: { code: number[]; received: number; granted: number; sinceCredit: number } | null = null;
 let suppressOk = false;
 let softResetRequested = false;
+
+/** Set to 1 by the main thread on Ctrl-C while code runs (WorkerBootConfig.interruptBuffer). */
+let interruptFlag: Int32Array;
+/** Ctrl-C bytes already delivered as KeyboardInterrupt: the device catches them on arrival, not as input. */
+let interruptsDelivered = 0;
+
+/**
+ * The port's interrupt character. Python running in wasm cannot be stopped from outside, but every call it makes
+ * out to JS (the clock behind time.sleep and ticks, print) looks here and schedules KeyboardInterrupt, which
+ * the VM raises at its next backward jump, as ESP32 firmware does.
+ */
+function deliverInterrupt(): void {
+  if (Atomics.exchange(interruptFlag, 0, 0) === 0) return;
+  interruptsDelivered++;
+  mp._module._mp_sched_keyboard_interrupt();
+}
 
 let openFile: FsStream | null = null;
 let openFileWritable = false;
@@ -209,8 +226,15 @@ function processInput(bytes: Uint8Array): void {
 }
 
 function feedInput(bytes: Uint8Array): void {
+  // A Ctrl-C in this input arrives while nothing runs: it is REPL input, and a flag set for it is stale.
+  Atomics.store(interruptFlag, 0, 0);
   for (const char of bytes) {
     if (softResetRequested) return;
+    if (char === CTRL_C && interruptsDelivered > 0) {
+      interruptsDelivered--;
+      stdinUnreported++;
+      continue;
+    }
     stdinUnreported++;
     if (rawPaste) {
       rawPasteByte(char);
@@ -482,6 +506,12 @@ except Exception as _emu_error:
 async function boot(bootConfig: WorkerBootConfig): Promise<void> {
   config = bootConfig;
   bridge = new BridgeClient(config.bridgeBuffer, post);
+  interruptFlag = new Int32Array(config.interruptBuffer);
+  const now = Date.now;
+  Date.now = () => {
+    deliverInterrupt();
+    return now();
+  };
   mp = await loadMicroPython({
     linebuffer: false,
     heapsize: config.heapSize,
@@ -492,6 +522,7 @@ async function boot(bootConfig: WorkerBootConfig): Promise<void> {
   const stdoutOps = mp.FS.getStream(1).stream_ops;
   const originalStdoutWrite = stdoutOps.write;
   stdoutOps.write = function (this: unknown, ...args: unknown[]) {
+    deliverInterrupt();
     const result = originalStdoutWrite.apply(this, args);
     const bytes = new Uint8Array(pendingWrite);
     pendingWrite = [];

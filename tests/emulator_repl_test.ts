@@ -155,6 +155,23 @@ Deno.test("Ctrl-C during a loop that sleeps or prints raises KeyboardInterrupt, 
   }, { execTimeoutMs: 60_000 });
 });
 
+Deno.test("imports look in the working directory first, then /lib, as on ESP32", async () => {
+  await withSession(async (client) => {
+    await evaluate(client, "import os; os.mkdir('/app'); os.mkdir('/lib')");
+    await evaluate(client, "open('/app/helper.py', 'w').write('X = 5')");
+    await evaluate(client, "open('/lib/shared.py', 'w').write('Y = 6')");
+    await evaluate(client, "open('/top.py', 'w').write('Z = 7')");
+    await evaluate(client, "os.chdir('/app')");
+    assertEquals(await evaluate(client, "import helper, shared; print(helper.X, shared.Y)"), "5 6\r\n");
+    // / is not on sys.path: from /app, a module in / is not found.
+    assertEquals(
+      await evaluate(client, "import top"),
+      'Traceback (most recent call last):\r\n  File "<stdin>", line 1, in <module>\r\n' +
+        "ImportError: no module named 'top'\r\n",
+    );
+  });
+});
+
 Deno.test("machine.reset() drops the connection and the device comes back", async () => {
   await withSession(async (client, emu) => {
     await evaluate(client, "marker = 1");

@@ -29,8 +29,7 @@
  * Known differences from a real ESP32: KeyboardInterrupt reaches only code that calls out to JS (sleep,
  * ticks, print); a loop that never does cannot be stopped, so a Ctrl-C that does not take effect within 1 s, or
  * 20 s without progress, restarts the device and drops the connection; files written by code that is then
- * killed that way are lost; a relative import from a directory other than / looks in / (VfsPosix's
- * import_stat ignores the cwd) and fails with OSError 44 where the device raises ImportError; tracebacks through os/open show one extra frame (the errno-mapping wrapper);
+ * killed that way are lost; tracebacks through os/open show one extra frame (the errno-mapping wrapper);
  * `errno.X` constants are folded by the wasm compiler to Linux numbers (ETIMEDOUT 110, ESP32 says 116);
  * os.ilistdir sizes come from os.stat; no LittleFS block rounding in statvfs.
  */

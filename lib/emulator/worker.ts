@@ -449,11 +449,58 @@ function runForHost(code: string): { output: string; error?: string } {
 
 // ---- boot ----
 
+/**
+ * The flash is a VfsPosix on the Emscripten directory, seen through a Python object with the same methods. As a
+ * native VFS, VfsPosix answers the importer's stat through its own import_stat, which puts its root in front of
+ * a relative path and ignores the cwd (`cd /app` then `import helper` looked in / and failed with OSError 44).
+ * A Python VFS is asked through stat(), which resolves relative paths against the cwd, as LittleFS does on ESP32.
+ */
 const SETUP_PY = (modules: { file: string; replaces?: string[] }[]) => `
+class _EmuFlash:
+    def __init__(self, inner):
+        self._inner = inner
+
+    def mount(self, readonly, mkfs):
+        return self._inner.mount(readonly, mkfs)
+
+    def umount(self):
+        return self._inner.umount()
+
+    def ilistdir(self, path):
+        return self._inner.ilistdir(path)
+
+    def chdir(self, path):
+        return self._inner.chdir(path)
+
+    def getcwd(self):
+        return self._inner.getcwd()
+
+    def mkdir(self, path):
+        return self._inner.mkdir(path)
+
+    def remove(self, path):
+        return self._inner.remove(path)
+
+    def rename(self, old, new):
+        return self._inner.rename(old, new)
+
+    def rmdir(self, path):
+        return self._inner.rmdir(path)
+
+    def stat(self, path):
+        return self._inner.stat(path)
+
+    def statvfs(self, path):
+        return self._inner.statvfs(path)
+
+    def open(self, path, mode):
+        return self._inner.open(path, mode)
+
+
 def _emu_setup():
     import os, vfs, sys
     os.umount("/")
-    os.mount(vfs.VfsPosix("${FLASH_ROOT}"), "/")
+    os.mount(_EmuFlash(vfs.VfsPosix("${FLASH_ROOT}")), "/")
     os.mount(vfs.VfsPosix("${FROZEN_ROOT}"), "${FROZEN_MOUNT}")
     sys.path.insert(0, "${FROZEN_MOUNT}")
     try:
@@ -478,7 +525,7 @@ ${
 
 
 _emu_setup()
-del _emu_setup
+del _emu_setup, _EmuFlash
 `;
 
 /**

@@ -305,6 +305,10 @@ export class EmulatedDeviceCore {
         this.#stdinBuffered -= this.#inputSizes.shift() ?? 0;
         clearTimeout(this.#interruptTimer);
         this.#interruptTimer = undefined;
+        // A Ctrl-C not taken yet is for the code the next queued input runs: it gets its grace period too.
+        if (this.#outstanding > 0 && Atomics.load(this.#interruptFlag!, 0) === 1) {
+          this.#interruptTimer = setTimeout(() => this.#reboot("interrupt"), INTERRUPT_GRACE_MS);
+        }
         this.#armWatchdog();
         break;
       case "write":

@@ -47,7 +47,7 @@ export interface MicroPython {
   replInit(): void;
   replProcessChar(char: number): number;
   FS: EmscriptenFs;
-  _module: { _mp_sched_keyboard_interrupt(): void };
+  _module: { _mp_sched_keyboard_interrupt(): void; _mp_hal_get_interrupt_char(): number };
 }
 
 interface FsNode {
@@ -129,10 +129,12 @@ let interruptsDelivered = 0;
 /**
  * The port's interrupt character. Python running in wasm cannot be stopped from outside, but every call it makes
  * out to JS (the clock behind time.sleep and ticks, print) looks here and schedules KeyboardInterrupt, which
- * the VM raises at its next backward jump, as ESP32 firmware does.
+ * the VM raises at its next backward jump, as ESP32 firmware does. Only while code runs: pyexec arms the
+ * interrupt character for that time; at the REPL's line editing a Ctrl-C is input.
  */
 function deliverInterrupt(): void {
-  if (Atomics.exchange(interruptFlag, 0, 0) === 0) return;
+  if (Atomics.load(interruptFlag, 0) === 0 || mp._module._mp_hal_get_interrupt_char() !== CTRL_C) return;
+  Atomics.store(interruptFlag, 0, 0);
   interruptsDelivered++;
   mp._module._mp_sched_keyboard_interrupt();
 }
@@ -226,14 +228,16 @@ function processInput(bytes: Uint8Array): void {
 }
 
 function feedInput(bytes: Uint8Array): void {
-  // A Ctrl-C in this input arrives while nothing runs: it is REPL input, and a flag set for it is stale.
-  Atomics.store(interruptFlag, 0, 0);
   for (const char of bytes) {
     if (softResetRequested) return;
-    if (char === CTRL_C && interruptsDelivered > 0) {
-      interruptsDelivered--;
-      stdinUnreported++;
-      continue;
+    if (char === CTRL_C) {
+      if (interruptsDelivered > 0) {
+        interruptsDelivered--;
+        stdinUnreported++;
+        continue;
+      }
+      // The code it was sent to ended first: it is REPL input now, and its flag is stale.
+      Atomics.store(interruptFlag, 0, 0);
     }
     stdinUnreported++;
     if (rawPaste) {
@@ -460,41 +464,14 @@ class _EmuFlash:
     def __init__(self, inner):
         self._inner = inner
 
-    def mount(self, readonly, mkfs):
-        return self._inner.mount(readonly, mkfs)
 
-    def umount(self):
-        return self._inner.umount()
+def _emu_delegate(name):
+    return lambda self, *args: getattr(self._inner, name)(*args)
 
-    def ilistdir(self, path):
-        return self._inner.ilistdir(path)
 
-    def chdir(self, path):
-        return self._inner.chdir(path)
-
-    def getcwd(self):
-        return self._inner.getcwd()
-
-    def mkdir(self, path):
-        return self._inner.mkdir(path)
-
-    def remove(self, path):
-        return self._inner.remove(path)
-
-    def rename(self, old, new):
-        return self._inner.rename(old, new)
-
-    def rmdir(self, path):
-        return self._inner.rmdir(path)
-
-    def stat(self, path):
-        return self._inner.stat(path)
-
-    def statvfs(self, path):
-        return self._inner.statvfs(path)
-
-    def open(self, path, mode):
-        return self._inner.open(path, mode)
+for _name in ("mount", "umount", "ilistdir", "chdir", "getcwd", "mkdir", "remove", "rename", "rmdir", "stat",
+              "statvfs", "open"):
+    setattr(_EmuFlash, _name, _emu_delegate(_name))
 
 
 def _emu_setup():
@@ -525,7 +502,7 @@ ${
 
 
 _emu_setup()
-del _emu_setup, _EmuFlash
+del _emu_setup, _EmuFlash, _emu_delegate, _name
 `;
 
 /**

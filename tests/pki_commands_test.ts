@@ -132,6 +132,58 @@ Deno.test("kg ssl CA: files 0600 in a 0700 folder; not replaced without --force;
   });
 });
 
+Deno.test("kg ssl CA rotate stopped after any of its renames is finished by running it again", async () => {
+  await withBox(async (box) => {
+    assertEquals((await box.run(["kg", "ssl", "CA"])).code, 0);
+    assertEquals((await box.run(["kg", "ssl", "CA", "--force"])).code, 0);
+    const read = (name: string) => Deno.readTextFile(`${box.pki}/${name}`);
+    const current = await read("ROOT_CA_cert.pem");
+    const previous = await read("~ROOT_CA_cert.pem");
+    // The renames rotate makes, in order (lib/pki/authority.ts); the sixth completes it.
+    const renames = [
+      ["ROOT_CA_key.pem", "ROOT_CA_key.pem.rotate"],
+      ["ROOT_CA_cert.pem", "ROOT_CA_cert.pem.rotate"],
+      ["~ROOT_CA_key.pem", "ROOT_CA_key.pem"],
+      ["~ROOT_CA_cert.pem", "ROOT_CA_cert.pem"],
+      ["ROOT_CA_key.pem.rotate", "~ROOT_CA_key.pem"],
+    ];
+    for (let done = 1; done <= renames.length; done++) {
+      for (const [from, to] of renames.slice(0, done)) {
+        await Deno.rename(`${box.pki}/${from}`, `${box.pki}/${to}`);
+      }
+      if (done === 2) {
+        const stuck = await box.run(["kg", "ssl", "host"]);
+        assertStringIncludes(
+          stuck.stderr,
+          "a CA rotation stopped half-way; finish it with `upydev kg ssl CA rotate`",
+        );
+      }
+      const finished = await box.run(["kg", "ssl", "CA", "rotate"]);
+      assertEquals(finished.code, 0, `after ${done} renames: ${finished.stderr}`);
+      assertEquals([await read("ROOT_CA_cert.pem"), await read("~ROOT_CA_cert.pem")], [previous, current]);
+      assertEquals((await listDir(box.pki)).filter((name) => name.endsWith(".rotate")), []);
+      // Each certificate is still with its own key.
+      for (const prefix of ["", "~"]) {
+        assertEquals(
+          await opensslOk([
+            "pkey",
+            "-in",
+            `${box.pki}/${prefix}ROOT_CA_key.pem`,
+            "-passin",
+            `pass:${CA_PASS}`,
+            "-pubout",
+          ]),
+          await opensslOk(["x509", "-in", `${box.pki}/${prefix}ROOT_CA_cert.pem`, "-noout", "-pubkey"]),
+          `${prefix}ROOT_CA after ${done} renames`,
+        );
+      }
+      // Back to the starting order for the next round.
+      assertEquals((await box.run(["kg", "ssl", "CA", "rotate"])).code, 0);
+      assertEquals(await read("ROOT_CA_cert.pem"), current);
+    }
+  });
+});
+
 Deno.test("kg ssl CA at a terminal asks before replacing; a no keeps the CA", async () => {
   await withBox(async (box) => {
     await box.run(["kg", "ssl", "CA"]);

@@ -18,6 +18,7 @@ import {
   hostCredentialPaths,
   hostIdFor,
   hostKeyName,
+  ROTATION_SWAP,
   storeUser,
 } from "./names.ts";
 import { encodePem } from "./pem.ts";
@@ -88,6 +89,14 @@ export async function loadHostTlsCredentials(
   return { caPem, certPem, keyPem, keyFileName };
 }
 
+function rotationStopped(path: string): boolean {
+  try {
+    return Deno.lstatSync(path + ROTATION_SWAP).isFile;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Reads a store file; a missing one is a UserError that says which command creates it. Synchronous: the files
  * are small, and on the connect path nothing else (node:tls loading) may run before scrypt has started.
@@ -97,6 +106,11 @@ export function readStoreFile(path: string, createdBy: string): string {
     return Deno.readTextFileSync(path);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
+      if (rotationStopped(path)) {
+        throw new UserError(
+          `${path} is missing: a CA rotation stopped half-way; finish it with \`upydev kg ssl CA rotate\``,
+        );
+      }
       throw new UserError(`${path} not found; create it with \`upydev ${createdBy}\``);
     }
     const mapped = fileError(error, path, "read");

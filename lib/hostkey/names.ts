@@ -6,6 +6,8 @@ import type { Io } from "../ui/io.ts";
 
 export const HOST_PASSPHRASE_ENV = "UPYDEV_PASSPHRASE";
 export const CA_CERT = "ROOT_CA_cert.pem";
+/** Suffix of a CA file that `kg ssl CA rotate` has moved aside and not yet into the rotation slot. */
+export const ROTATION_SWAP = ".rotate";
 export const hostKeyName = (hostId: string) => `HOST_key@${hostId}.pem`;
 export const hostCertName = (hostId: string) => `HOST_cert@${hostId}.pem`;
 export const pkiDir = (configDir: string) => `${configDir}/pki`;

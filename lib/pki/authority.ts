@@ -31,7 +31,7 @@ import {
   PREVIOUS_CA_KEY,
   writeSecretFile,
 } from "./store.ts";
-import { storeUser } from "../hostkey/names.ts";
+import { ROTATION_SWAP, storeUser } from "../hostkey/names.ts";
 
 export { CA_PASSPHRASE_ENV, HOST_PASSPHRASE_ENV } from "./kg.ts";
 
@@ -245,18 +245,42 @@ export async function signDeviceCsr(
 
 export { type HostTlsCredentials, loadHostTlsCredentials } from "../hostkey/host_credentials.ts";
 
-/** Swaps the current CA with the one in the rotation slot. */
+/**
+ * The swap as six renames. The files present tell how many were done, so a rotation that stopped half-way
+ * (Ctrl-C, a full disk) is finished by the next `kg ssl CA rotate`.
+ */
+const ROTATION_STEPS: [string, string][] = [
+  [CA_KEY, CA_KEY + ROTATION_SWAP],
+  [CA_CERT, CA_CERT + ROTATION_SWAP],
+  [PREVIOUS_CA_KEY, CA_KEY],
+  [PREVIOUS_CA_CERT, CA_CERT],
+  [CA_KEY + ROTATION_SWAP, PREVIOUS_CA_KEY],
+  [CA_CERT + ROTATION_SWAP, PREVIOUS_CA_CERT],
+];
+
+/** Swaps the current CA with the one in the rotation slot, or finishes a swap that was interrupted. */
 export async function rotateCa(store: PkiStore): Promise<void> {
-  if (!await store.exists(PREVIOUS_CA_CERT) || !await store.exists(PREVIOUS_CA_KEY)) {
-    throw new UserError(`no previous CA in ${store.dir} to rotate to`);
+  const names = [...new Set(ROTATION_STEPS.flat())];
+  const present = new Set<string>();
+  for (const name of names) if (await store.exists(name)) present.add(name);
+  // The files present after each number of renames, from a whole store; 0 and 6 look alike.
+  const after = [new Set([CA_KEY, CA_CERT, PREVIOUS_CA_KEY, PREVIOUS_CA_CERT])];
+  for (const [from, to] of ROTATION_STEPS) {
+    const next = new Set(after.at(-1));
+    next.delete(from);
+    after.push(next.add(to));
   }
-  const swap = ".rotate";
-  await store.rename(CA_KEY, CA_KEY + swap);
-  await store.rename(CA_CERT, CA_CERT + swap);
-  await store.rename(PREVIOUS_CA_KEY, CA_KEY);
-  await store.rename(PREVIOUS_CA_CERT, CA_CERT);
-  await store.rename(CA_KEY + swap, PREVIOUS_CA_KEY);
-  await store.rename(CA_CERT + swap, PREVIOUS_CA_CERT);
+  const done = after.findIndex((expected) => names.every((name) => expected.has(name) === present.has(name)));
+  if (done === -1) {
+    if (!present.has(PREVIOUS_CA_CERT) || !present.has(PREVIOUS_CA_KEY)) {
+      throw new UserError(`no previous CA in ${store.dir} to rotate to`);
+    }
+    throw new UserError(
+      `the CA files in ${store.dir} are not a CA and a previous CA (${[...present].join(", ")}); ` +
+        "nothing was changed",
+    );
+  }
+  for (const [from, to] of ROTATION_STEPS.slice(done)) await store.rename(from, to);
 }
 
 /** Copies the CA certificate and its (still encrypted) key into `destination`, never over existing files. */

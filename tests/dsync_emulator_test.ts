@@ -228,19 +228,24 @@ Deno.test("an interrupted dsync leaves each file old or new, and running it agai
     await buildTree(src);
     const wanted = await localDump(src, synced);
 
-    await t.step("Ctrl-C stops the sync; what was sent before is committed", async () => {
-      const io = recordingIo({ cwd, env: { XDG_CONFIG_HOME: `${cwd}/config` } });
+    /** Runs the sync with `io` and presses Ctrl-C `times` once stdout shows `when`; returns the exit code. */
+    const interruptedSync = async (io: ReturnType<typeof recordingIo>, when: string, times: number) => {
       const running = runCli(
         ["dsync", "src", "--to", "/app", "-t", `127.0.0.1:${emulator.port}`, "-p", "pw"],
         io,
         deviceActionCommands(),
       );
-      // Interrupt once the first batch has landed.
       let finished = false;
       running.finally(() => (finished = true));
-      while (!io.stdout.includes("new ") && !finished) await new Promise((resolve) => setTimeout(resolve, 5));
-      io.interrupt();
-      assertEquals(await running, 130);
+      while (!io.stdout.includes(when) && !finished) await new Promise((resolve) => setTimeout(resolve, 1));
+      for (let i = 0; i < times; i++) io.interrupt();
+      return await running;
+    };
+
+    await t.step("Ctrl-C stops the sync; what was sent before is committed", async () => {
+      const io = recordingIo({ cwd, env: { XDG_CONFIG_HOME: `${cwd}/config` } });
+      // Interrupt once the first batch has landed.
+      assertEquals(await interruptedSync(io, "new ", 1), 130);
       assertEquals(io.stderr, "upydev: interrupted\n");
       const device = await deviceDump(emulator, "/app");
       oldOrNew(device, {}, wanted);
@@ -256,20 +261,8 @@ Deno.test("an interrupted dsync leaves each file old or new, and running it agai
         stdoutIsTerminal: true,
         now: () => (clock += 2000),
       });
-      const running = runCli(
-        ["dsync", "src", "--to", "/app", "-t", `127.0.0.1:${emulator.port}`, "-p", "pw"],
-        io,
-        deviceActionCommands(),
-      );
       // The progress bar appears with the first bytes of the first file: interrupt twice during it.
-      let finished = false;
-      running.finally(() => (finished = true));
-      while (!io.stdout.includes("\rdsync 0/") && !finished) {
-        await new Promise((resolve) => setTimeout(resolve, 1));
-      }
-      io.interrupt();
-      io.interrupt();
-      assertEquals(await running, 130);
+      assertEquals(await interruptedSync(io, "\rdsync 0/", 2), 130);
       assert(io.stderr.endsWith("upydev: interrupted\n"), io.stderr);
       oldOrNew(await deviceDump(emulator, "/app"), {}, wanted);
     });

@@ -61,7 +61,6 @@ export class DeviceFiles {
   readonly #wawb: WaWbTransfer;
   readonly #exec: FileTransfer;
   readonly #execOnly: boolean;
-  readonly #signal: AbortSignal | undefined;
   readonly #options: DeviceFilesOptions;
 
   constructor(session: WebReplSession, options: DeviceFilesOptions = {}) {
@@ -70,7 +69,6 @@ export class DeviceFiles {
     this.#wawb = new WaWbTransfer(session, { getPipeline: options.getPipeline, signal: options.signal });
     this.#exec = new ExecTransfer(session, { signal: options.signal });
     this.#execOnly = options.execTransferOnly ?? false;
-    this.#signal = options.signal;
   }
 
   /** The same operations on the same session, with transfers that stop when `signal` aborts (one command's Ctrl-C). */
@@ -188,11 +186,11 @@ export class DeviceFiles {
     }
     if (plan.existing?.[0]) throw new UserError(`${target} is a directory on the device`);
     checkRoom(plan, data.length);
-    if (this.#signal?.aborted) throw new InterruptedError();
+    if (this.#options.signal?.aborted) throw new InterruptedError();
     const temporary = await temporaryNameFor(target);
     try {
       await this.transferFor(temporary).put(temporary, data, options.onProgress);
-      if (this.#signal?.aborted) throw new InterruptedError();
+      if (this.#options.signal?.aborted) throw new InterruptedError();
       const expected = await sha256Hex(data);
       const [size, digest] = await this.#jsonFor(
         `import os,hashlib,binascii\nt=${pyStr(temporary)}\n${HASH_FILE_PY}` +

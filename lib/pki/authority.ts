@@ -103,8 +103,8 @@ export function archivedCaName(name: string, suffix: string): string {
 
 /** The CA with its decrypted key; checks that the key belongs to the certificate and that it is a CA. */
 export async function loadCa(store: PkiStore, caPassphrase: string): Promise<CertificateAuthority> {
-  const certificate = parseCertificatePem(await store.readText(CA_CERT, "kg ssl CA"), store.path(CA_CERT));
-  const keyText = await store.readText(CA_KEY, "kg ssl CA");
+  const certificate = parseCertificatePem(store.readText(CA_CERT, "kg ssl CA"), store.path(CA_CERT));
+  const keyText = store.readText(CA_KEY, "kg ssl CA");
   const { pkcs8 } = await decryptPrivateKey(keyText, caPassphrase, store.path(CA_KEY));
   const keys = await importPkcs8(pkcs8, store.path(CA_KEY));
   await checkPair(certificate, keys, store.path(CA_CERT), store.path(CA_KEY));
@@ -286,9 +286,9 @@ export async function rotateCa(store: PkiStore): Promise<void> {
 /** Copies the CA certificate and its (still encrypted) key into `destination`, never over existing files. */
 export async function exportCa(store: PkiStore, destination: string): Promise<string[]> {
   const written: string[] = [];
-  const files = [[CA_CERT, await store.readText(CA_CERT, "kg ssl CA")], [
+  const files = [[CA_CERT, store.readText(CA_CERT, "kg ssl CA")], [
     CA_KEY,
-    await store.readText(CA_KEY, "kg ssl CA"),
+    store.readText(CA_KEY, "kg ssl CA"),
   ]];
   for (const [name] of files) {
     if (await pathExists(`${destination}/${name}`)) {

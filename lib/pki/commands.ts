@@ -173,7 +173,7 @@ function validityOptions(context: CommandContext): ValidityOptions {
 
 async function caPassphrase(io: Io, store: PkiStore): Promise<string> {
   // No point asking for the passphrase of a CA that is not there.
-  await store.readText(CA_KEY, "kg ssl CA");
+  store.readText(CA_KEY, "kg ssl CA");
   return io.env(CA_PASSPHRASE_ENV) ?? await readPassphrase(io, "Enter passphrase for ROOT CA key: ");
 }
 

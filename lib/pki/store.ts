@@ -64,8 +64,8 @@ export class PkiStore {
   }
 
   /** Reads a store file; a missing one is a UserError that says which command creates it. */
-  readText(name: string, createdBy: string): Promise<string> {
-    return Promise.resolve(readStoreFile(this.path(name), createdBy));
+  readText(name: string, createdBy: string): string {
+    return readStoreFile(this.path(name), createdBy);
   }
 
   async ensureDir(): Promise<void> {

@@ -8,6 +8,7 @@ import { openDevice } from "../lib/device/connect.ts";
 import { UserError } from "../lib/cli/errors.ts";
 import { LinkError } from "../lib/transport/link_error.ts";
 import { connectTls } from "../lib/transport/tls.ts";
+import type { ByteStream } from "../lib/transport/stream.ts";
 import { assertEquals, assertRejects } from "./helpers/assert.ts";
 import { fakeDevice, within } from "./helpers/fake_device.ts";
 import { makeTestPki } from "./helpers/test_certs.ts";
@@ -44,59 +45,62 @@ Deno.test("wss: a wrong WebREPL password is reported as over ws, never a silent 
   }
 });
 
-Deno.test("tls transport: a write waiting when the peer ends settles instead of hanging", async () => {
+/**
+ * A node:tls server with the test PKI's device certificate, answering each connection with `serve`; `use` gets
+ * a `connect` that opens our TLS transport to it with the host's credentials.
+ */
+async function withTlsServer(
+  serve: (socket: tls.TLSSocket) => void,
+  use: (connect: (maxUnreadBytes?: number) => Promise<ByteStream>, port: number) => Promise<void>,
+): Promise<void> {
   const pki = await makeTestPki();
   const server = tls.createServer({ key: pki.serverKeyPem, cert: pki.serverCertPem }, (socket) => {
     socket.on("error", () => {});
-    socket.once("data", () => socket.end("bye"));
+    serve(socket);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as { port: number }).port;
   try {
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const stream = await connectTls({
+    await use((maxUnreadBytes) =>
+      connectTls({
         host: "127.0.0.1",
         port,
         caPem: pki.caPem,
         certPem: pki.clientCertPem,
         keyPem: pki.clientKeyPem,
         timeoutMs: 5000,
-      });
+        maxUnreadBytes,
+      }), port);
+  } finally {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await pki.remove();
+  }
+}
+
+Deno.test("tls transport: a write waiting when the peer ends settles instead of hanging", async () => {
+  await withTlsServer((socket) => socket.once("data", () => socket.end("bye")), async (connect) => {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const stream = await connect();
       await stream.write(Uint8Array.of(1));
       assertEquals(await stream.read(), new TextEncoder().encode("bye"));
       // Resolving (written before the end) and rejecting (after) are both fine; never settling is not.
       await within(stream.write(Uint8Array.of(2)).catch(() => {}), 5000, "write after the peer ended");
       stream.close();
     }
-  } finally {
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    await pki.remove();
-  }
+  });
 });
 
 Deno.test("tls transport: what nobody reads is bounded: past the bound the link ends with a clear error", async () => {
-  const pki = await makeTestPki();
   const bound = 256 << 10;
   let flushed: () => void;
   const allSent = new Promise<void>((resolve) => (flushed = resolve));
-  const server = tls.createServer({ key: pki.serverKeyPem, cert: pki.serverCertPem }, (socket) => {
-    socket.on("error", () => {});
+  const flood = (socket: tls.TLSSocket) => {
     const block = new Uint8Array(64 << 10).fill(0x61);
     for (let sent = 0; sent < 4 * bound; sent += block.length) socket.write(block);
     socket.end(() => flushed());
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as { port: number }).port;
-  try {
-    const stream = await connectTls({
-      host: "127.0.0.1",
-      port,
-      caPem: pki.caPem,
-      certPem: pki.clientCertPem,
-      keyPem: pki.clientKeyPem,
-      timeoutMs: 5000,
-      maxUnreadBytes: bound,
-    });
+  };
+  await withTlsServer(flood, async (connect, port) => {
+    const stream = await connect(bound);
     await allSent;
     await new Promise((resolve) => setTimeout(resolve, 500));
     const error = await assertRejects(async () => {
@@ -110,10 +114,7 @@ Deno.test("tls transport: what nobody reads is bounded: past the bound the link 
       ],
     );
     stream.close();
-  } finally {
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    await pki.remove();
-  }
+  });
 });
 
 Deno.test("wss CLI: a wrong WebREPL password ends exec, info and shl with the one-line error, as over ws", async () => {

@@ -96,6 +96,16 @@ Deno.test("config: a null group file or a wrong-typed entry is reported as corru
       (await box.run("config", "-t", "10.0.0.9", "-p", "pw", "-@", "esp", "-gg")).stderr,
       "entry 'bad' is not [ADDRESS, PASSWORD]",
     );
+    // The default device's kept-session seconds are checked the same way.
+    const local = `${box.cwd}/upydev_.config`;
+    const text = '{"addr": "10.0.0.1", "passwd": "pw", "persist": 0}';
+    await Deno.writeTextFile(local, text);
+    assertOneLine(
+      await box.run("exec", "pass"),
+      1,
+      `corrupt config file ${local}: "persist" must be whole seconds from 1 to 86400`,
+    );
+    assertEquals(await Deno.readTextFile(local), text);
   } finally {
     await box.cleanup();
   }

@@ -135,6 +135,10 @@ Deno.test("kg ssl CA: files 0600 in a 0700 folder; not replaced without --force;
 Deno.test("kg ssl CA rotate stopped after any of its renames is finished by running it again", async () => {
   await withBox(async (box) => {
     assertEquals((await box.run(["kg", "ssl", "CA"])).code, 0);
+    assertEquals(
+      (await box.run(["kg", "ssl", "CA", "rotate"])).stderr,
+      `upydev: no previous CA in ${box.pki} to rotate to\n`,
+    );
     assertEquals((await box.run(["kg", "ssl", "CA", "--force"])).code, 0);
     const read = (name: string) => Deno.readTextFile(`${box.pki}/${name}`);
     const current = await read("ROOT_CA_cert.pem");
@@ -181,6 +185,18 @@ Deno.test("kg ssl CA rotate stopped after any of its renames is finished by runn
       assertEquals((await box.run(["kg", "ssl", "CA", "rotate"])).code, 0);
       assertEquals(await read("ROOT_CA_cert.pem"), current);
     }
+    // A store no rotation step could have left is not touched.
+    await Deno.remove(`${box.pki}/~ROOT_CA_key.pem`);
+    await Deno.rename(`${box.pki}/ROOT_CA_key.pem`, `${box.pki}/ROOT_CA_key.pem.rotate`);
+    const before = await listDir(box.pki);
+    const refused = await box.run(["kg", "ssl", "CA", "rotate"]);
+    assertEquals(refused.code, 1);
+    assertEquals(
+      refused.stderr,
+      `upydev: the CA files in ${box.pki} are not a CA and a previous CA ` +
+        "(ROOT_CA_key.pem.rotate, ROOT_CA_cert.pem, ~ROOT_CA_cert.pem); nothing was changed\n",
+    );
+    assertEquals(await listDir(box.pki), before);
   });
 });
 

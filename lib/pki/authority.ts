@@ -272,7 +272,8 @@ export async function rotateCa(store: PkiStore): Promise<void> {
   }
   const done = after.findIndex((expected) => names.every((name) => expected.has(name) === present.has(name)));
   if (done === -1) {
-    if (!present.has(PREVIOUS_CA_CERT) || !present.has(PREVIOUS_CA_KEY)) {
+    const rotating = [...present].some((name) => name.endsWith(ROTATION_SWAP));
+    if (!rotating && (!present.has(PREVIOUS_CA_CERT) || !present.has(PREVIOUS_CA_KEY))) {
       throw new UserError(`no previous CA in ${store.dir} to rotate to`);
     }
     throw new UserError(
